@@ -1,0 +1,49 @@
+/**
+ * Where a slide's bytes live. A RangeReader knows nothing about slide formats: it
+ * answers byte ranges of one object and says which version of the object it read.
+ * Formats, the tile scheduler and the cache build on this and nothing else.
+ */
+export interface ByteRange {
+  offset: number;
+  length: number;
+}
+
+/** Identity of the object a reader reads; the cache keys descriptors and tiles by it. */
+export interface ObjectIdentity {
+  /** Canonical URI: `file:///…`, `s3://bucket/key`, `https://…`, `dicomweb://…`. */
+  uri: string;
+  size: number;
+  /** Storage version tag (S3 ETag, HTTP ETag, or size+mtime for local files). */
+  etag: string | undefined;
+  lastModified: string | undefined;
+}
+
+export interface RangeReadResult {
+  /** One buffer per requested range, in request order. */
+  buffers: Uint8Array[];
+  /** Network requests this call made (0 when served from memory); benchmarks count them. */
+  requests: number;
+}
+
+export interface RangeReader {
+  readonly uri: string;
+  /**
+   * Size and version of the object. Free after the first `read` (learned from
+   * Content-Range / ETag of that response); otherwise one metadata request.
+   */
+  stat(signal?: AbortSignal): Promise<ObjectIdentity>;
+  /**
+   * Read the ranges. Ranges past the end are clipped (a shorter buffer comes back),
+   * so a format reader can size its first read generously. Implementations may merge
+   * ranges into fewer requests but never reorder results. If the object changed since
+   * the first read (ETag differs), rejects with `SOURCE_CHANGED`.
+   */
+  read(ranges: readonly ByteRange[], signal?: AbortSignal): Promise<RangeReadResult>;
+  close(): Promise<void>;
+}
+
+/**
+ * All network I/O goes through one injectable fetch, so the Electron app can hand in
+ * Chromium's network stack (system proxy, OS certificate store) and tests a shaped one.
+ */
+export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
