@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+// Runs the test suite with Node's own runner (its summary is what CI reads).
+// Usage: node scripts/test.mjs [unit|integration|e2e ...] [--only substring]
+// Node 20's --test takes no globs, so the files are listed here.
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { spawnSync } from 'node:child_process';
+
+const root = new URL('..', import.meta.url).pathname;
+const args = process.argv.slice(2);
+const onlyIdx = args.indexOf('--only');
+const only = onlyIdx >= 0 ? args[onlyIdx + 1] : undefined;
+const kinds = args.filter((a, i) => !a.startsWith('--') && (onlyIdx < 0 || i !== onlyIdx + 1));
+const selected = kinds.length ? kinds : ['unit', 'integration', 'e2e'];
+
+function walk(dir) {
+  let out = [];
+  let entries = [];
+  try { entries = readdirSync(dir); } catch { return out; }
+  for (const name of entries.sort()) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out = out.concat(walk(p));
+    else if (/\.test\.ts$/.test(name)) out.push(p);
+  }
+  return out;
+}
+
+const files = selected.flatMap((k) => walk(join(root, 'test', k))).filter((f) => !only || f.includes(only));
+if (files.length === 0) {
+  console.error(`No test files found for: ${selected.join(', ')}`);
+  process.exit(1);
+}
+console.log(`Running ${files.length} test files: ${files.map((f) => relative(root, f)).join(' ')}`);
+const concurrency = process.env.TEST_CONCURRENCY ?? '2';
+const r = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
+  { stdio: 'inherit', cwd: root, env: { ...process.env, WSI_LOG_CONSOLE: process.env.WSI_LOG_CONSOLE ?? '0' } },
+);
+process.exit(r.status ?? 1);
