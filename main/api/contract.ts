@@ -1,0 +1,120 @@
+/**
+ * The one typed contract between the renderer and main. It has two transports (IPC in
+ * Electron, HTTP + server-sent events in the headless host) and nothing else differs.
+ * This file imports nothing from Node or the DOM: the renderer compiles it too.
+ *
+ * Add a call: one entry in ApiCalls (params and result), one handler in
+ * main/api/handlers.ts. Secrets never appear in any result type here.
+ */
+
+export interface SerializedApiError {
+  code: string;
+  message: string;
+  hint?: string;
+  details?: Record<string, unknown>;
+  retryable: boolean;
+}
+
+export interface UserInfo {
+  sub: string;
+  name: string;
+  email?: string;
+  groups: string[];
+}
+
+export type SecretStoreKind = 'safeStorage' | 'keyring' | 'file' | 'memory';
+
+export interface AuthState {
+  status: 'signed-out' | 'signing-in' | 'signed-in';
+  user?: UserInfo;
+  /** When the current access/ID token expires (ms since epoch). */
+  expiresAt?: number;
+  /** While signing in: the URL opened in the system browser, for "copy the link". */
+  authorizationUrl?: string;
+  /** Where the refresh token rests, said in the UI so the user knows. */
+  secretStore: { kind: SecretStoreKind; description: string };
+  /** The last failure (provider unreachable, cancelled, session expired…). */
+  error?: SerializedApiError;
+  /** Warnings about the provider's settings (e.g. token lifetimes HealthImaging would refuse). */
+  warnings: string[];
+}
+
+export interface CredentialsInfo {
+  /** Who storage sees: the assumed role's user / session name, for audit logs. */
+  identity: string;
+  sessionName: string;
+  expiresAt: number;
+  provider: 'aws' | 'minio';
+}
+
+export interface StorageEntry {
+  kind: 'bucket' | 'folder' | 'file';
+  name: string;
+  /** s3://bucket/key (folders end with '/'). */
+  uri: string;
+  size?: number;
+  lastModified?: string;
+  /** A file the slide engine recognises by name (.svs, .tif, .ndpi, .dcm, …). */
+  slide?: boolean;
+}
+
+export interface StorageListing {
+  uri: string;
+  entries: StorageEntry[];
+  /** More entries exist; pass `continuation` to get them. */
+  continuation?: string;
+}
+
+export interface AppInfo {
+  version: string;
+  organisation: string;
+  /** True when running on the built-in demo environment. */
+  demo: boolean;
+  host: 'electron' | 'headless';
+  /** Settings keys locked by IT policy. */
+  lockedSettings: string[];
+}
+
+export interface ApiCalls {
+  'app.info': { params: void; result: AppInfo };
+  'auth.state': { params: void; result: AuthState };
+  /** Opens the system browser; resolves when sign-in finished (or failed: see state.error). */
+  'auth.signIn': { params: void; result: AuthState };
+  'auth.cancelSignIn': { params: void; result: AuthState };
+  'auth.signOut': { params: void; result: AuthState };
+  'credentials.info': { params: void; result: CredentialsInfo | null };
+  /** The configured buckets/prefixes the user may browse. */
+  'storage.roots': { params: void; result: StorageEntry[] };
+  'storage.list': { params: { uri: string; continuation?: string }; result: StorageListing };
+}
+
+export interface ApiEvents {
+  'auth.changed': AuthState;
+}
+
+export type ApiMethod = keyof ApiCalls;
+export type ApiParams<M extends ApiMethod> = ApiCalls[M]['params'];
+export type ApiResult<M extends ApiMethod> = ApiCalls[M]['result'];
+export type ApiEventName = keyof ApiEvents;
+
+/** What the preload exposes as `window.wsi` and the headless client implements. */
+export interface WsiApi {
+  call<M extends ApiMethod>(method: M, ...params: ApiParams<M> extends void ? [] : [ApiParams<M>]): Promise<ApiResult<M>>;
+  on<E extends ApiEventName>(event: E, listener: (payload: ApiEvents[E]) => void): () => void;
+}
+
+/** Errors cross the boundary as this; the renderer rethrows them as ApiError. */
+export class ApiError extends Error {
+  readonly code: string;
+  readonly hint: string | undefined;
+  readonly details: Record<string, unknown> | undefined;
+  readonly retryable: boolean;
+  constructor(e: SerializedApiError) {
+    super(e.message);
+    this.name = 'ApiError';
+    this.code = e.code;
+    this.hint = e.hint;
+    this.details = e.details;
+    this.retryable = e.retryable;
+  }
+}

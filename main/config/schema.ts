@@ -1,0 +1,178 @@
+/**
+ * The settings schema: every key the app reads, its type, default and a sentence for
+ * IT. Layers are merged defaults < user settings < `--config FILE` < IT policy, and a
+ * key set by policy is locked (the UI shows it read-only; writes are refused).
+ * Validation names the dotted key and refuses bad values out loud.
+ */
+export interface BucketSetting {
+  /** S3 bucket name. */
+  name: string;
+  /** Optional prefix inside the bucket to start browsing at (no leading slash). */
+  prefix?: string;
+  /** Label shown in the storage browser. */
+  label?: string;
+}
+
+export interface DicomwebSetting {
+  name: string;
+  /** Base URL of the DICOMweb service (QIDO/WADO roots), e.g. https://…/dicom-web */
+  url: string;
+}
+
+export interface Settings {
+  organisation: { name: string };
+  auth: {
+    /** OpenID Connect issuer URL (discovery at /.well-known/openid-configuration). */
+    issuer: string;
+    clientId: string;
+    scopes: string[];
+    /** Extra audience for the access token, when the provider needs it (Entra, Okta). */
+    audience: string;
+    redirect: {
+      /** 127.0.0.1 (RFC 8252) or localhost (providers that match redirect URLs exactly). */
+      host: '127.0.0.1' | 'localhost';
+      /** 0 = an ephemeral port per sign-in; a fixed port for providers that need it registered. */
+      port: number;
+      path: string;
+    };
+    /** How long to wait for the browser sign-in before giving up. */
+    timeoutSeconds: number;
+    /** Clock skew allowed when checking token times. */
+    clockSkewSeconds: number;
+    /** Only for test stacks on http://127.0.0.1: allow a plain-HTTP issuer. */
+    allowInsecureIssuer: boolean;
+  };
+  storage: {
+    s3: {
+      /** S3 endpoint URL; empty means AWS (https://s3.<region>.amazonaws.com). */
+      endpoint: string;
+      region: string;
+      forcePathStyle: boolean;
+      buckets: BucketSetting[];
+    };
+    sts: {
+      /** 'aws' requires roleArn; 'minio' accepts it optionally. */
+      provider: 'aws' | 'minio';
+      /** STS endpoint URL; empty means AWS (https://sts.<region>.amazonaws.com). */
+      endpoint: string;
+      roleArn: string;
+      /** Requested lifetime; 0 lets the service choose (MinIO: the ID token's lifetime). */
+      durationSeconds: number;
+      /** Which token is exchanged: the ID token (usual for MinIO and AWS) or the access token. */
+      webIdentityToken: 'id_token' | 'access_token';
+    };
+  };
+  dicomweb: DicomwebSetting[];
+  secrets: {
+    /** Where the refresh token rests: 'auto' = OS keychain when present, else an owner-only file. */
+    store: 'auto' | 'keyring' | 'file';
+  };
+  cache: {
+    /** Size budget of the tile cache in MiB; pinned slides do not count against eviction. */
+    budgetMiB: number;
+  };
+  network: {
+    maxConnectionsPerHost: number;
+  };
+  paths: {
+    /** Where user data lives (settings, annotations, secrets file). Empty = OS default. */
+    data: string;
+    /** Where the disposable tile cache lives. Empty = OS default. */
+    cache: string;
+  };
+}
+
+export const DEFAULTS: Settings = {
+  organisation: { name: 'your organisation' },
+  auth: {
+    issuer: '',
+    clientId: 'pathology-desktop',
+    scopes: ['openid', 'profile', 'email', 'offline_access'],
+    audience: '',
+    redirect: { host: '127.0.0.1', port: 0, path: '/callback' },
+    timeoutSeconds: 300,
+    clockSkewSeconds: 60,
+    allowInsecureIssuer: false,
+  },
+  storage: {
+    s3: { endpoint: '', region: 'us-east-1', forcePathStyle: false, buckets: [] },
+    sts: { provider: 'aws', endpoint: '', roleArn: '', durationSeconds: 0, webIdentityToken: 'id_token' },
+  },
+  dicomweb: [],
+  secrets: { store: 'auto' },
+  cache: { budgetMiB: 10240 },
+  network: { maxConnectionsPerHost: 6 },
+  paths: { data: '', cache: '' },
+};
+
+type Check = (value: unknown, key: string) => string | undefined;
+const str: Check = (v) => (typeof v === 'string' ? undefined : 'must be a string');
+const bool: Check = (v) => (typeof v === 'boolean' ? undefined : 'must be true or false');
+const int =
+  (min: number, max: number): Check =>
+  (v) =>
+    Number.isInteger(v) && (v as number) >= min && (v as number) <= max ? undefined : `must be a whole number from ${min} to ${max}`;
+const oneOf =
+  (...allowed: string[]): Check =>
+  (v) =>
+    typeof v === 'string' && allowed.includes(v) ? undefined : `must be one of ${allowed.map((a) => `"${a}"`).join(', ')}`;
+const url =
+  (allowEmpty: boolean): Check =>
+  (v) => {
+    if (typeof v !== 'string') return 'must be a URL string';
+    if (v === '' && allowEmpty) return undefined;
+    try {
+      const u = new URL(v);
+      return u.protocol === 'https:' || u.protocol === 'http:' ? undefined : 'must be an http(s) URL';
+    } catch {
+      return 'must be a URL such as https://login.example.org/realms/pathology';
+    }
+  };
+const strList: Check = (v) => (Array.isArray(v) && v.every((x) => typeof x === 'string') ? undefined : 'must be a list of strings');
+const buckets: Check = (v) => {
+  if (!Array.isArray(v)) return 'must be a list of { name, prefix?, label? }';
+  for (const [i, b] of v.entries()) {
+    if (typeof b !== 'object' || b === null || typeof (b as BucketSetting).name !== 'string' || !(b as BucketSetting).name) {
+      return `entry ${i} must have a bucket "name"`;
+    }
+  }
+  return undefined;
+};
+const dicomweb: Check = (v) => {
+  if (!Array.isArray(v)) return 'must be a list of { name, url }';
+  for (const [i, d] of v.entries()) {
+    const e = d as DicomwebSetting;
+    if (typeof e?.name !== 'string' || url(false)(e?.url, '') !== undefined) return `entry ${i} must have a "name" and an http(s) "url"`;
+  }
+  return undefined;
+};
+
+/** Leaf keys and their checks. Keys not listed here are refused (typos must not pass silently). */
+export const SCHEMA: Record<string, Check> = {
+  'organisation.name': str,
+  'auth.issuer': url(true),
+  'auth.clientId': str,
+  'auth.scopes': strList,
+  'auth.audience': str,
+  'auth.redirect.host': oneOf('127.0.0.1', 'localhost'),
+  'auth.redirect.port': int(0, 65535),
+  'auth.redirect.path': (v) => (typeof v === 'string' && v.startsWith('/') ? undefined : 'must be a path starting with /'),
+  'auth.timeoutSeconds': int(10, 3600),
+  'auth.clockSkewSeconds': int(0, 600),
+  'auth.allowInsecureIssuer': bool,
+  'storage.s3.endpoint': url(true),
+  'storage.s3.region': str,
+  'storage.s3.forcePathStyle': bool,
+  'storage.s3.buckets': buckets,
+  'storage.sts.provider': oneOf('aws', 'minio'),
+  'storage.sts.endpoint': url(true),
+  'storage.sts.roleArn': str,
+  'storage.sts.durationSeconds': (v) => (v === 0 ? undefined : int(900, 43200)(v, '')),
+  'storage.sts.webIdentityToken': oneOf('id_token', 'access_token'),
+  dicomweb: dicomweb,
+  'secrets.store': oneOf('auto', 'keyring', 'file'),
+  'cache.budgetMiB': int(64, 16 * 1024 * 1024),
+  'network.maxConnectionsPerHost': int(1, 64),
+  'paths.data': str,
+  'paths.cache': str,
+};
