@@ -2,7 +2,8 @@
 // Runs the test suite with Node's own runner (its summary is what CI reads).
 // Usage: node scripts/test.mjs [unit|integration|e2e ...] [--only substring]
 // Node 20's --test takes no globs, so the files are listed here.
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
@@ -32,9 +33,23 @@ if (files.length === 0) {
 }
 console.log(`Running ${files.length} test files: ${files.map((f) => relative(root, f)).join(' ')}`);
 const concurrency = process.env.TEST_CONCURRENCY ?? '2';
+// Spec output for people; a TAP copy in a file so the closing line below can count.
+const tapFile = join(mkdtempSync(join(tmpdir(), 'wsi-test-')), 'results.tap');
 const r = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
+  [
+    '--import', 'tsx', '--test', `--test-concurrency=${concurrency}`,
+    '--test-reporter=spec', '--test-reporter-destination=stdout',
+    '--test-reporter=tap', `--test-reporter-destination=${tapFile}`,
+    ...files,
+  ],
   { stdio: 'inherit', cwd: root, env: { ...process.env, WSI_LOG_CONSOLE: process.env.WSI_LOG_CONSOLE ?? '0' } },
 );
+let tap = '';
+try { tap = readFileSync(tapFile, 'utf8'); } catch { /* the runner died before writing: the exit code says so */ }
+const count = (name) => Number((tap.match(new RegExp(`^# ${name} (\\d+)$`, "m")) ?? [])[1] ?? 0);
+const passed = count('pass');
+const failed = count('fail') + count('cancelled');
+const skipped = count('skipped') + count('todo');
+console.log(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(r.status ?? 1);

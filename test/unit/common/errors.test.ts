@@ -1,0 +1,31 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { AppError, toAppError, isAppError, throwIfAborted } from '../../../main/common/errors.js';
+
+test('AppError serialises code, message and hint but never the cause', () => {
+  const err = new AppError('AUTH_STATE_MISMATCH', 'The sign-in answer did not match.', {
+    hint: 'Start the sign-in again.',
+    cause: new Error('secret-bearing detail'),
+  });
+  const json = err.toJSON();
+  assert.deepEqual(json, { code: 'AUTH_STATE_MISMATCH', message: 'The sign-in answer did not match.', hint: 'Start the sign-in again.', retryable: false });
+  assert.ok(!JSON.stringify(json).includes('secret-bearing'));
+});
+
+test('toAppError keeps AppErrors and maps aborts and foreign errors', () => {
+  const own = new AppError('X_Y', 'm');
+  assert.equal(toAppError(own), own);
+  const aborted = toAppError(new DOMException('gone', 'AbortError'));
+  assert.equal(aborted.code, 'ABORTED');
+  const foreign = toAppError(new TypeError('boom'), 'SOURCE_IO');
+  assert.equal(foreign.code, 'SOURCE_IO');
+  assert.ok(isAppError(foreign, 'SOURCE_IO'));
+  assert.match(foreign.message, /boom/);
+});
+
+test('throwIfAborted throws ABORTED only after the signal fired', () => {
+  const ctl = new AbortController();
+  assert.doesNotThrow(() => throwIfAborted(ctl.signal));
+  ctl.abort();
+  assert.throws(() => throwIfAborted(ctl.signal), (e: unknown) => isAppError(e, 'ABORTED'));
+});
