@@ -1,0 +1,209 @@
+/**
+ * The sign-in error codes and the one place that maps openid-client / oauth4webapi /
+ * network failures onto them. Messages are for a pathologist (what happened, what to
+ * do); hints are for whoever has to fix it (usually IT). Codes:
+ *
+ * AUTH_STATE_MISMATCH      callback's `state` missing or not ours (CSRF / stale tab)
+ * AUTH_NONCE_MISMATCH      ID token `nonce` is not the one we sent (code injection)
+ * AUTH_CODE_REJECTED       the provider refused the code (replayed, expired, PKCE)
+ * AUTH_ISSUER_MISMATCH     discovery or `iss` names a different issuer than configured
+ * AUTH_TOKEN_EXPIRED       a token is expired / not yet valid (clock or lifetime)
+ * AUTH_PROVIDER_UNREACHABLE network failure, timeout, or a non-OIDC answer
+ * AUTH_CANCELLED           `error=access_denied` from the provider, or the user cancelled
+ * AUTH_TIMEOUT             nothing came back from the browser in time
+ * AUTH_SESSION_EXPIRED     the refresh token was refused: sign in again
+ * AUTH_INSECURE_ISSUER     http:// issuer without auth.allowInsecureIssuer
+ * AUTH_PROVIDER_ERROR      any other error the provider returned
+ * AUTH_PORT_IN_USE         the fixed loopback port is taken
+ * AUTH_NOT_SIGNED_IN       a token was asked for while signed out
+ * AUTH_FAILED              anything else (a bug, or a provider quirk we do not know)
+ */
+import * as oidc from 'openid-client';
+import { AppError, isAbortError } from '../common/errors.js';
+
+export type AuthErrorCode =
+  | 'AUTH_STATE_MISMATCH'
+  | 'AUTH_NONCE_MISMATCH'
+  | 'AUTH_CODE_REJECTED'
+  | 'AUTH_ISSUER_MISMATCH'
+  | 'AUTH_TOKEN_EXPIRED'
+  | 'AUTH_PROVIDER_UNREACHABLE'
+  | 'AUTH_CANCELLED'
+  | 'AUTH_TIMEOUT'
+  | 'AUTH_SESSION_EXPIRED'
+  | 'AUTH_INSECURE_ISSUER'
+  | 'AUTH_PROVIDER_ERROR'
+  | 'AUTH_PORT_IN_USE'
+  | 'AUTH_NOT_SIGNED_IN'
+  | 'AUTH_FAILED';
+
+const TEXT: Record<AuthErrorCode, { message: string; hint: string; retryable: boolean }> = {
+  AUTH_STATE_MISMATCH: {
+    message: 'The sign-in was stopped because the answer in the browser did not belong to the sign-in started here.',
+    hint: 'Start the sign-in again from the workstation and finish it in the browser tab it opens. If this keeps happening, tell IT: something may be tampering with sign-in links.',
+    retryable: true,
+  },
+  AUTH_NONCE_MISMATCH: {
+    message: 'The sign-in was stopped because the identity returned by the sign-in service did not match this sign-in.',
+    hint: 'Start the sign-in again. If this keeps happening, tell IT: it can mean a sign-in link from another session was used.',
+    retryable: true,
+  },
+  AUTH_CODE_REJECTED: {
+    message: 'The sign-in service refused to complete this sign-in (the one-time sign-in code was already used or has expired).',
+    hint: 'Start the sign-in again and finish it within a few minutes.',
+    retryable: true,
+  },
+  AUTH_ISSUER_MISMATCH: {
+    message: 'The sign-in service answered as a different organisation than the one this workstation is set up for.',
+    hint: 'IT: check auth.issuer; it must be exactly the issuer URL the provider publishes in its discovery document.',
+    retryable: false,
+  },
+  AUTH_TOKEN_EXPIRED: {
+    message: 'The sign-in service issued a sign-in that is already expired or not yet valid.',
+    hint: "Check that this computer's date, time and time zone are correct, then sign in again.",
+    retryable: true,
+  },
+  AUTH_PROVIDER_UNREACHABLE: {
+    message: "The organisation's sign-in service cannot be reached.",
+    hint: 'Check the network connection (VPN, Wi-Fi) and try again. If other people cannot sign in either, tell IT.',
+    retryable: true,
+  },
+  AUTH_CANCELLED: {
+    message: 'The sign-in was cancelled.',
+    hint: 'Click "Sign in" to try again. If the sign-in page refused access, ask IT to give you access to the workstation.',
+    retryable: true,
+  },
+  AUTH_TIMEOUT: {
+    message: 'The sign-in took too long and was stopped.',
+    hint: 'Click "Sign in" again and complete the sign-in in the browser window that opens.',
+    retryable: true,
+  },
+  AUTH_SESSION_EXPIRED: {
+    message: 'Your session has ended. Please sign in again.',
+    hint: 'This happens after a long time away, after signing out elsewhere, or when IT ends sessions.',
+    retryable: false,
+  },
+  AUTH_INSECURE_ISSUER: {
+    message: 'The sign-in service is set up with an unencrypted (http://) address, which is not allowed.',
+    hint: 'IT: use the https:// issuer URL. auth.allowInsecureIssuer exists only for local test environments.',
+    retryable: false,
+  },
+  AUTH_PROVIDER_ERROR: {
+    message: 'The sign-in service reported an error.',
+    hint: 'Try again. If it keeps failing, tell IT and quote the error code shown in the details.',
+    retryable: true,
+  },
+  AUTH_PORT_IN_USE: {
+    message: 'The workstation cannot receive the sign-in because another program is using its sign-in port.',
+    hint: 'Close other copies of the workstation and try again. IT: auth.redirect.port is fixed; choose a free port or 0.',
+    retryable: true,
+  },
+  AUTH_NOT_SIGNED_IN: {
+    message: 'You are not signed in.',
+    hint: 'Click "Sign in".',
+    retryable: false,
+  },
+  AUTH_FAILED: {
+    message: 'The sign-in failed for an unexpected reason.',
+    hint: 'Try again. If it keeps failing, send the log file to IT.',
+    retryable: true,
+  },
+};
+
+export function authError(code: AuthErrorCode, options: { cause?: unknown; details?: Record<string, unknown>; message?: string } = {}): AppError {
+  const t = TEXT[code];
+  return new AppError(code, options.message ?? t.message, {
+    hint: t.hint,
+    retryable: t.retryable,
+    ...(options.cause === undefined ? {} : { cause: options.cause }),
+    ...(options.details === undefined ? {} : { details: options.details }),
+  });
+}
+
+/** Which operation failed decides what `invalid_grant` means. */
+export type AuthOperation = 'discovery' | 'code' | 'refresh' | 'revoke';
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
+
+function causeChain(err: unknown): unknown[] {
+  const out: unknown[] = [];
+  let cur: unknown = err;
+  for (let i = 0; i < 6 && cur !== undefined && cur !== null; i++) {
+    out.push(cur);
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  return out;
+}
+
+function isNetworkFailure(err: unknown): boolean {
+  return causeChain(err).some((e) => {
+    if (typeof e !== 'object' || e === null) return false;
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && (NETWORK_CODES.has(code) || code === 'OAUTH_TIMEOUT' || code === 'OAUTH_ABORT')) return true;
+    return e instanceof TypeError && e.message === 'fetch failed';
+  });
+}
+
+/** The oauth4webapi "cause" object of an OperationProcessingError carries the claim / attribute name. */
+function failedField(err: unknown): string | undefined {
+  for (const e of causeChain(err)) {
+    if (typeof e !== 'object' || e === null) continue;
+    const { claim, attribute } = e as { claim?: unknown; attribute?: unknown };
+    if (typeof claim === 'string') return claim;
+    if (typeof attribute === 'string') return attribute;
+  }
+  return undefined;
+}
+
+function oauthCode(err: unknown): string | undefined {
+  for (const e of causeChain(err)) {
+    const code = (e as { code?: unknown } | null)?.code;
+    if (typeof code === 'string' && code.startsWith('OAUTH_')) return code;
+  }
+  return undefined;
+}
+
+/** Map anything thrown by openid-client (or fetch under it) to an AUTH_* AppError. */
+export function mapOidcError(err: unknown, op: AuthOperation): AppError {
+  if (err instanceof AppError) return err;
+  if (err instanceof oidc.ResponseBodyError) {
+    const details = { status: err.status, error: err.error, ...(err.error_description ? { error_description: err.error_description } : {}) };
+    if (err.error === 'invalid_grant') return authError(op === 'refresh' ? 'AUTH_SESSION_EXPIRED' : 'AUTH_CODE_REJECTED', { cause: err, details });
+    if (err.status >= 500) return authError('AUTH_PROVIDER_UNREACHABLE', { cause: err, details });
+    return authError('AUTH_PROVIDER_ERROR', { cause: err, details });
+  }
+  if (err instanceof oidc.AuthorizationResponseError) {
+    const details = { error: err.error, ...(err.error_description ? { error_description: err.error_description } : {}) };
+    if (err.error === 'access_denied') return authError('AUTH_CANCELLED', { cause: err, details });
+    return authError('AUTH_PROVIDER_ERROR', { cause: err, details });
+  }
+  if (isNetworkFailure(err)) return authError('AUTH_PROVIDER_UNREACHABLE', { cause: err });
+  if (isAbortError(err)) return authError('AUTH_PROVIDER_UNREACHABLE', { cause: err });
+  const code = oauthCode(err);
+  const field = failedField(err);
+  const message = err instanceof Error ? err.message : String(err);
+  switch (code) {
+    case 'OAUTH_HTTP_REQUEST_FORBIDDEN':
+      return authError('AUTH_INSECURE_ISSUER', { cause: err });
+    case 'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED':
+      if (field === 'issuer') return authError('AUTH_ISSUER_MISMATCH', { cause: err, details: { where: 'discovery' } });
+      break;
+    case 'OAUTH_JWT_CLAIM_COMPARISON_FAILED':
+      if (field === 'nonce') return authError('AUTH_NONCE_MISMATCH', { cause: err });
+      if (field === 'iss') return authError('AUTH_ISSUER_MISMATCH', { cause: err, details: { where: 'id_token' } });
+      break;
+    case 'OAUTH_JWT_TIMESTAMP_CHECK_FAILED':
+      return authError('AUTH_TOKEN_EXPIRED', { cause: err, details: { claim: field } });
+    case 'OAUTH_RESPONSE_IS_NOT_CONFORM':
+    case 'OAUTH_RESPONSE_IS_NOT_JSON':
+      // A proxy error page, a 404 for the discovery URL, a captive portal: no usable provider there.
+      return authError('AUTH_PROVIDER_UNREACHABLE', { cause: err, details: { reason: 'the address did not answer like an OpenID Connect provider' } });
+    case 'OAUTH_INVALID_RESPONSE':
+      if (/"iss"/.test(message) || /issuer/.test(message)) return authError('AUTH_ISSUER_MISMATCH', { cause: err, details: { where: 'authorization response' } });
+      if (/"state"/.test(message)) return authError('AUTH_STATE_MISMATCH', { cause: err });
+      break;
+    default:
+      break;
+  }
+  return authError('AUTH_FAILED', { cause: err, details: { operation: op, ...(code ? { code } : {}) } });
+}
