@@ -17,9 +17,9 @@ export interface BigSlide {
 }
 
 const SOURCE = resolve(import.meta.dirname, '..', '..', 'shared', 'testdata', 'derived', 'generic-tiff', 'CMU-1-Small-Region.pyramid-jpeg.tif');
-// 46 × 2220 px = 102,120 px wide; 12 × 2967 px = 35,604 px high; about 1.1 GB at Q85.
-const ACROSS = 46;
-const DOWN = 12;
+// 48 × 2220 px = 106,560 px wide; 16 × 2967 px = 47,472 px high; about 1.2 GB at Q85.
+const ACROSS = 48;
+const DOWN = 16;
 
 export function ensureBigSlide(log: (m: string) => void = () => undefined): BigSlide {
   const dir = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'slide-workstation', 'bench');
