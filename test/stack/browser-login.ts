@@ -1,0 +1,86 @@
+/**
+ * Drives the test IdP's login page in a real Chromium page: the "system browser" of the
+ * tests. It returns once the browser has been sent to the client's redirect URI (the
+ * app's loopback listener), so the caller then awaits its own callback handling.
+ */
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { existsSync } from 'node:fs';
+import { AppError } from '../../main/common/errors.js';
+import type { DemoUser } from './idp.js';
+
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+export async function launchChromium(): Promise<Browser> {
+  if (!existsSync(CHROMIUM_PATH)) {
+    throw new AppError('STACK_CHROMIUM_MISSING', `Chromium was not found at ${CHROMIUM_PATH}.`, {
+      hint: 'Install it with `apt-get install chromium`, or set CHROMIUM_PATH to a Chromium binary.',
+    });
+  }
+  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
+}
+
+/**
+ * Open `authorizationUrl`, sign in as `user` (or press Cancel with `deny`), and wait until
+ * the browser is redirected to the request's redirect_uri. If the IdP already has a session
+ * in this browser, no form appears and the redirect happens at once. Throws with the page's
+ * message on a wrong password or an IdP error page.
+ */
+export async function completeLogin(page: Page, authorizationUrl: string, user: DemoUser, opts: { deny?: boolean } = {}): Promise<void> {
+  const redirectUri = new URL(authorizationUrl).searchParams.get('redirect_uri');
+  if (!redirectUri) throw new Error('The authorization URL has no redirect_uri.');
+  const target = new URL(redirectUri);
+  const isCallback = (u: URL): boolean => u.origin === target.origin && u.pathname === target.pathname;
+
+  // Watch requests, not page loads: the app's listener may answer and close at once.
+  let reached = false;
+  const callbackSeen = new Promise<'callback'>((resolve) => {
+    const onRequest = (req: import('playwright-core').Request): void => {
+      if (req.isNavigationRequest() && isCallback(new URL(req.url()))) {
+        reached = true;
+        page.off('request', onRequest);
+        resolve('callback');
+      }
+    };
+    page.on('request', onRequest);
+  });
+
+  const nav = page.goto(authorizationUrl, { waitUntil: 'commit' }).catch(() => undefined);
+  const first = await Promise.race([
+    callbackSeen,
+    page.waitForSelector('input[name=username], [data-oidc-error]', { state: 'attached' }).then(() => 'page' as const),
+  ]);
+  await nav;
+  if (first === 'callback') return;
+  await throwIfErrorPage(page);
+
+  if (opts.deny) {
+    await page.click('button[value=cancel]');
+  } else {
+    await page.fill('input[name=username]', user.username);
+    await page.fill('input[name=password]', user.password);
+    await page.click('button[value=login]');
+  }
+  const outcome = await Promise.race([
+    callbackSeen,
+    page.waitForSelector('[data-login-error], [data-oidc-error]', { state: 'attached' }).then(() => 'page' as const),
+  ]);
+  if (outcome === 'callback' || reached) return;
+  await throwIfErrorPage(page);
+  const msg = await page.textContent('[data-login-error]').catch(() => null);
+  throw new Error(`Sign-in as ${user.username} failed at the identity provider: ${msg ?? 'unknown error'}`);
+}
+
+async function throwIfErrorPage(page: Page): Promise<void> {
+  const el = await page.$('[data-oidc-error]');
+  if (el) throw new Error(`The identity provider showed an error page: ${(await el.textContent())?.trim() ?? ''}`);
+}
