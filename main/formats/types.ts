@@ -65,6 +65,11 @@ export interface TileLocation {
   /** Channel plane for 'channels' slides (0 for RGB). */
   plane: number;
   ranges: ByteRange[];
+  /**
+   * The object to read `ranges` from when it is not the slide's own object (a DICOM series
+   * spread over several files). Absent: the RangeReader the slide was opened with.
+   */
+  source?: RangeReader;
   /** Reader-private data needed to assemble (compression, JPEG tables id, frame index). */
   meta?: Record<string, unknown>;
 }
