@@ -1,0 +1,128 @@
+/**
+ * Maps every contract call to the service that answers it. No logic lives here: each
+ * handler forwards to one service method; errors cross the boundary as
+ * SerializedApiError (never the cause, which may hold secrets).
+ */
+import type {
+  ApiEventName,
+  ApiEvents,
+  ApiMethod,
+  ApiParams,
+  ApiResult,
+  AppInfo,
+  AuthState,
+  CredentialsInfo,
+  SerializedApiError,
+  StorageEntry,
+  StorageListing,
+} from './contract.js';
+import { AppError, toAppError } from '../common/errors.js';
+import { logger } from '../common/log.js';
+
+const log = logger('api');
+
+/** What the handlers need from the composition root; structural so hosts and tests can wire it. */
+export interface ApiServices {
+  appInfo(): AppInfo;
+  auth: {
+    state(): AuthState;
+    signIn(): Promise<AuthState>;
+    cancelSignIn(): void;
+    signOut(): Promise<AuthState>;
+    onChange(listener: (s: AuthState) => void): () => void;
+  };
+  credentialsInfo(): Promise<CredentialsInfo | null>;
+  storage: {
+    roots(): Promise<StorageEntry[]>;
+    list(uri: string, continuation?: string): Promise<StorageListing>;
+  };
+}
+
+export type ApiHandlers = { [M in ApiMethod]: (params: ApiParams<M>) => Promise<ApiResult<M>> };
+
+export function createHandlers(s: ApiServices): ApiHandlers {
+  return {
+    'app.info': async () => s.appInfo(),
+    'auth.state': async () => s.auth.state(),
+    'auth.signIn': () => s.auth.signIn(),
+    'auth.cancelSignIn': async () => {
+      s.auth.cancelSignIn();
+      return s.auth.state();
+    },
+    'auth.signOut': () => s.auth.signOut(),
+    'credentials.info': () => s.credentialsInfo(),
+    'storage.roots': () => s.storage.roots(),
+    'storage.list': (p) => s.storage.list(requireString(p?.uri, 'uri'), optionalString(p?.continuation, 'continuation')),
+  };
+}
+
+function requireString(v: unknown, name: string): string {
+  if (typeof v !== 'string' || v === '') throw badParams(`"${name}" must be a non-empty string`);
+  return v;
+}
+function optionalString(v: unknown, name: string): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw badParams(`"${name}" must be a string`);
+  return v;
+}
+function badParams(why: string): AppError {
+  return new AppError('API_BAD_PARAMS', `The app sent a malformed request: ${why}.`, { hint: 'Reload the window; if it persists, report a bug.' });
+}
+
+export function isApiMethod(handlers: ApiHandlers, name: string): name is ApiMethod {
+  return Object.prototype.hasOwnProperty.call(handlers, name);
+}
+
+export type ApiReply = { ok: true; result: unknown } | { ok: false; error: SerializedApiError };
+
+export function serializeError(err: unknown): SerializedApiError {
+  return toAppError(err).toJSON();
+}
+
+/** One call from either transport: unknown methods and thrown errors become an error reply. */
+export async function dispatch(handlers: ApiHandlers, method: string, params: unknown): Promise<ApiReply> {
+  if (!isApiMethod(handlers, method)) {
+    return { ok: false, error: new AppError('API_UNKNOWN_METHOD', `The app asked for "${method}", which this version does not know.`).toJSON() };
+  }
+  try {
+    // The transports carry params as unknown JSON; each handler checks what it reads.
+    const handler = handlers[method] as (p: unknown) => Promise<unknown>;
+    return { ok: true, result: await handler(params) };
+  } catch (err) {
+    const error = serializeError(err);
+    log.warn('call failed', { method, code: error.code });
+    return { ok: false, error };
+  }
+}
+
+/** Events the transports forward to the renderer. */
+export interface ApiEventBus {
+  on<E extends ApiEventName>(event: E, listener: (payload: ApiEvents[E]) => void): () => void;
+  /** Every event, for transports that forward them all on one channel. */
+  onAny(listener: (event: ApiEventName, payload: ApiEvents[ApiEventName]) => void): () => void;
+}
+
+export function createEventBus(s: ApiServices): ApiEventBus {
+  const any = new Set<(event: ApiEventName, payload: ApiEvents[ApiEventName]) => void>();
+  const emit = (event: ApiEventName, payload: ApiEvents[ApiEventName]): void => {
+    for (const l of any) {
+      try {
+        l(event, payload);
+      } catch (err) {
+        log.error('event listener failed', { event, err });
+      }
+    }
+  };
+  s.auth.onChange((state) => emit('auth.changed', state));
+  return {
+    on(event, listener) {
+      return this.onAny((e, payload) => {
+        if (e === event) listener(payload as ApiEvents[typeof event]);
+      });
+    },
+    onAny(listener) {
+      any.add(listener);
+      return () => any.delete(listener);
+    },
+  };
+}

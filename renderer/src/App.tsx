@@ -1,0 +1,84 @@
+import { useCallback, useEffect, useState } from 'react';
+import type { ApiError, AppInfo, AuthState, CredentialsInfo } from '../../main/api/contract';
+import { api, asApiError } from './api';
+import { ErrorPanel } from './components/ErrorPanel';
+import { Header } from './components/Header';
+import { SignIn } from './components/SignIn';
+import { StorageBrowser } from './components/StorageBrowser';
+import { Waiting } from './components/Waiting';
+
+export function App() {
+  const [info, setInfo] = useState<AppInfo | undefined>();
+  const [auth, setAuth] = useState<AuthState | undefined>();
+  const [credentials, setCredentials] = useState<CredentialsInfo | null>(null);
+  const [fatal, setFatal] = useState<ApiError | undefined>();
+  const [busy, setBusy] = useState(false);
+
+  useEffect(() => {
+    const off = api.on('auth.changed', setAuth);
+    Promise.all([api.call('app.info'), api.call('auth.state')])
+      .then(([i, s]) => {
+        setInfo(i);
+        setAuth(s);
+      })
+      .catch((err: unknown) => setFatal(asApiError(err)));
+    return off;
+  }, []);
+
+  const signedIn = auth?.status === 'signed-in';
+  useEffect(() => {
+    if (!signedIn) {
+      setCredentials(null);
+      return;
+    }
+    // Only to show who storage sees; a failure here is shown by the browser's own calls.
+    api.call('credentials.info').then(setCredentials, () => setCredentials(null));
+  }, [signedIn, auth?.user?.sub]);
+
+  const signIn = useCallback(() => {
+    api.call('auth.signIn').then(setAuth, (err: unknown) => setFatal(asApiError(err)));
+  }, []);
+  const cancel = useCallback(() => {
+    api.call('auth.cancelSignIn').then(setAuth, (err: unknown) => setFatal(asApiError(err)));
+  }, []);
+  const signOut = useCallback(() => {
+    setBusy(true);
+    api
+      .call('auth.signOut')
+      .then(setAuth, (err: unknown) => setFatal(asApiError(err)))
+      .finally(() => setBusy(false));
+  }, []);
+
+  if (fatal) {
+    return (
+      <main className="centre">
+        <section className="card">
+          <ErrorPanel error={fatal} testId="fatal-error" onRetry={() => window.location.reload()} />
+        </section>
+      </main>
+    );
+  }
+  if (!info || !auth) {
+    return (
+      <main className="centre" data-testid="starting">
+        <div className="spinner" aria-label="Starting" />
+      </main>
+    );
+  }
+  const org = info.organisation;
+  if (auth.status === 'signing-in') return <Waiting organisation={org} authorizationUrl={auth.authorizationUrl} onCancel={cancel} />;
+  if (auth.status === 'signed-out') return <SignIn organisation={org} state={auth} demo={info.demo} onSignIn={signIn} />;
+  return (
+    <div className="shell">
+      <Header organisation={org} state={auth} credentials={credentials} onSignOut={signOut} busy={busy} />
+      {auth.warnings.length ? (
+        <div className="warnings" data-testid="warnings">
+          {auth.warnings.map((w) => (
+            <p key={w}>{w}</p>
+          ))}
+        </div>
+      ) : null}
+      <StorageBrowser key={auth.user?.sub} onSignIn={signIn} />
+    </div>
+  );
+}

@@ -1,0 +1,38 @@
+import type { AuthState, CredentialsInfo } from '../../../main/api/contract';
+import { formatTime } from '../format';
+
+export function Header(props: { organisation: string; state: AuthState; credentials: CredentialsInfo | null; onSignOut: () => void; busy: boolean }) {
+  const user = props.state.user;
+  return (
+    <header className="topbar" data-testid="header">
+      <div className="brand">
+        <div className="brand-mark small" aria-hidden="true" />
+        <span className="brand-name">Slide Workstation</span>
+        <span className="brand-org">{props.organisation}</span>
+      </div>
+      <div className="account">
+        <div className="account-text">
+          <div className="user-name" data-testid="user-name">{user?.name ?? ''}</div>
+          <div className="user-groups" data-testid="user-groups">
+            {(user?.groups ?? []).map((g) => (
+              <span className="chip" key={g}>
+                {g}
+              </span>
+            ))}
+          </div>
+        </div>
+        <button className="btn" data-testid="signout-button" onClick={props.onSignOut} disabled={props.busy}>
+          Sign out
+        </button>
+      </div>
+      <div className="subbar">
+        <span data-testid="secret-store">Your sign-in is kept in {props.state.secretStore.description}.</span>
+        {props.credentials ? (
+          <span data-testid="credentials-info">
+            Storage access as <strong>{props.credentials.sessionName}</strong>, renewed automatically (current until {formatTime(props.credentials.expiresAt)}).
+          </span>
+        ) : null}
+      </div>
+    </header>
+  );
+}

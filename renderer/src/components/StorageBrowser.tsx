@@ -1,0 +1,155 @@
+/**
+ * The storage browser: the configured buckets/prefixes at the top, then folders and
+ * files of one location. Slide files are recognised by main (entry.slide); other files
+ * are listed dimmed so the user sees the folder as it is without mistaking them for slides.
+ */
+import { useCallback, useEffect, useState } from 'react';
+import type { ApiError, StorageEntry } from '../../../main/api/contract';
+import { api, asApiError } from '../api';
+import { crumbs, formatDate, formatSize } from '../format';
+import { ErrorPanel } from './ErrorPanel';
+
+interface View {
+  /** undefined = the list of configured locations */
+  uri: string | undefined;
+  entries: StorageEntry[];
+  continuation: string | undefined;
+}
+
+export function StorageBrowser(props: { onSignIn: () => void }) {
+  const [view, setView] = useState<View>({ uri: undefined, entries: [], continuation: undefined });
+  const [error, setError] = useState<{ error: ApiError; uri: string | undefined } | undefined>();
+  const [loading, setLoading] = useState(true);
+  const [goto, setGoto] = useState('');
+
+  const open = useCallback(async (uri: string | undefined, continuation?: string) => {
+    setLoading(true);
+    setError(undefined);
+    try {
+      if (uri === undefined) {
+        const entries = await api.call('storage.roots');
+        setView({ uri: undefined, entries, continuation: undefined });
+      } else {
+        const listing = await api.call('storage.list', continuation === undefined ? { uri } : { uri, continuation });
+        setView((prev) => ({
+          uri: listing.uri,
+          entries: continuation === undefined ? listing.entries : [...prev.entries, ...listing.entries],
+          continuation: listing.continuation,
+        }));
+      }
+    } catch (err) {
+      setError({ error: asApiError(err), uri });
+      if (uri !== undefined) setView({ uri, entries: [], continuation: undefined });
+    } finally {
+      setLoading(false);
+    }
+  }, []);
+
+  useEffect(() => {
+    void open(undefined);
+  }, [open]);
+
+  const go = (): void => {
+    const target = goto.trim();
+    if (!target) return;
+    void open(/^s3:\/\//.test(target) ? target : `s3://${target.replace(/^\/+/, '')}`);
+  };
+
+  return (
+    <main className="browser" data-testid="storage-browser">
+      <div className="toolbar">
+        <nav className="breadcrumbs" aria-label="Location" data-testid="breadcrumbs">
+          <button className="crumb" onClick={() => void open(undefined)}>
+            Storage
+          </button>
+          {view.uri
+            ? crumbs(view.uri).map((c) => (
+                <span key={c.uri} className="crumb-wrap">
+                  <span className="crumb-sep">/</span>
+                  <button className="crumb" onClick={() => void open(c.uri)}>
+                    {c.label}
+                  </button>
+                </span>
+              ))
+            : null}
+        </nav>
+        <div className="goto">
+          <input
+            className="goto-input"
+            data-testid="goto-input"
+            placeholder="s3://bucket/folder/"
+            value={goto}
+            onChange={(e) => setGoto(e.currentTarget.value)}
+            onKeyDown={(e) => {
+              if (e.key === 'Enter') go();
+            }}
+            aria-label="Open a storage location"
+          />
+          <button className="btn" data-testid="goto-button" onClick={go}>
+            Open
+          </button>
+        </div>
+      </div>
+
+      {error ? (
+        <ErrorPanel error={error.error} {...(error.uri === undefined ? {} : { uri: error.uri })} onSignIn={props.onSignIn} onRetry={() => void open(error.uri)} testId="storage-error" />
+      ) : null}
+
+      {!error || view.entries.length > 0 ? (
+        <table className="listing" data-testid="listing" data-uri={view.uri ?? ''} aria-busy={loading}>
+          <thead>
+            <tr>
+              <th className="col-name">Name</th>
+              <th className="col-size">Size</th>
+              <th className="col-date">Modified</th>
+            </tr>
+          </thead>
+          <tbody>
+            {view.entries.map((e) => (
+              <Row key={e.uri} entry={e} onOpen={(uri) => void open(uri)} />
+            ))}
+            {!loading && view.entries.length === 0 && !error ? (
+              <tr>
+                <td colSpan={3} className="empty" data-testid="empty">
+                  {view.uri === undefined ? 'No storage locations are configured for this workstation. Ask IT to add one.' : 'This folder is empty.'}
+                </td>
+              </tr>
+            ) : null}
+          </tbody>
+        </table>
+      ) : null}
+      {loading ? <div className="loading" data-testid="loading">Loading…</div> : null}
+      {view.continuation && !loading ? (
+        <button className="btn" data-testid="load-more" onClick={() => void open(view.uri, view.continuation)}>
+          Show more
+        </button>
+      ) : null}
+    </main>
+  );
+}
+
+function Row(props: { entry: StorageEntry; onOpen: (uri: string) => void }) {
+  const e = props.entry;
+  const kind = e.kind === 'file' ? (e.slide ? 'slide' : 'other') : e.kind;
+  const icon = kind === 'bucket' ? '🗄' : kind === 'folder' ? '📁' : kind === 'slide' ? '🔬' : '📄';
+  return (
+    <tr className={`entry entry-${kind}`} data-testid="entry" data-kind={e.kind} data-slide={e.slide ? 'true' : 'false'} data-name={e.name}>
+      <td className="col-name">
+        <span className="icon" aria-hidden="true">
+          {icon}
+        </span>
+        {e.kind === 'file' ? (
+          <span className="name" title={e.uri}>
+            {e.name}
+          </span>
+        ) : (
+          <button className="name link" onClick={() => props.onOpen(e.uri)} title={e.uri}>
+            {e.name}
+          </button>
+        )}
+      </td>
+      <td className="col-size">{formatSize(e.size)}</td>
+      <td className="col-date">{formatDate(e.lastModified)}</td>
+    </tr>
+  );
+}

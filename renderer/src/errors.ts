@@ -1,0 +1,48 @@
+/**
+ * Turns a contract error into words a pathologist can act on: a short title chosen from
+ * the error's code family, then the service's own message and hint, which are written
+ * for people already. `action` says which button makes sense next to it.
+ */
+import type { ApiError } from '../../main/api/contract';
+
+export interface ErrorView {
+  title: string;
+  message: string;
+  hint?: string;
+  action?: 'sign-in' | 'retry';
+}
+
+function has(code: string, ...parts: string[]): boolean {
+  return parts.some((p) => code.includes(p));
+}
+
+function bucketOf(err: ApiError, uri?: string): string | undefined {
+  const d = err.details ?? {};
+  if (typeof d.bucket === 'string') return d.bucket;
+  const m = /^s3:\/\/([^/]+)/.exec(typeof d.uri === 'string' ? d.uri : uri ?? '');
+  return m?.[1];
+}
+
+export function describeError(err: ApiError, context: { uri?: string } = {}): ErrorView {
+  const code = err.code;
+  const base = { message: err.message, ...(err.hint ? { hint: err.hint } : {}) };
+  if (has(code, 'SESSION_EXPIRED', 'NOT_SIGNED_IN', 'TOKEN_EXPIRED', 'EXPIRED_TOKEN')) {
+    return { title: 'Your session has expired', ...base, hint: err.hint ?? 'Sign in again to continue.', action: 'sign-in' };
+  }
+  if (has(code, 'NO_STORAGE', 'NO_POLICY', 'NO_RIGHTS', 'STS_ACCESS_DENIED', 'CREDENTIALS_DENIED')) {
+    return { title: 'Your account has no storage rights', ...base };
+  }
+  if (has(code, 'ACCESS_DENIED', 'FORBIDDEN')) {
+    const bucket = bucketOf(err, context.uri);
+    return { title: bucket ? `Access denied to “${bucket}”` : 'Access denied', ...base };
+  }
+  if (has(code, 'UNREACHABLE', 'NETWORK', 'UNAVAILABLE', 'TIMEOUT', 'TRANSPORT')) {
+    return { title: code.startsWith('AUTH_') ? 'The sign-in service cannot be reached' : 'The service cannot be reached', ...base, action: 'retry' };
+  }
+  if (has(code, 'NOT_FOUND', 'NO_SUCH')) {
+    return { title: 'Not found', ...base };
+  }
+  if (has(code, 'CANCELLED')) return { title: 'Sign-in cancelled', ...base };
+  if (code === 'APP_SESSION_LOST') return { title: 'Disconnected', ...base };
+  return { title: 'Something went wrong', ...base, action: err.retryable ? 'retry' : undefined } as ErrorView;
+}
