@@ -1,0 +1,224 @@
+/**
+ * The whole test/demo environment: the IdP, MinIO with its OpenID STS, canned policies per
+ * group, seeded buckets, and a settings file for the app (`--config FILE`).
+ *
+ * Buckets and who reads them:
+ *   pathology-slides  group pathology (alice)
+ *   research-slides   group research  (bob)
+ *   teaching          both groups
+ * carol has no group, so MinIO refuses her STS request (no policy). See
+ * docs/decisions/0301-test-stack.md for MinIO's credential lifetimes.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { flatten, validateLayer } from '../../main/config/load.js';
+import { startIdp, DEMO_USERS, type DemoUser, type IdpOptions, type RunningIdp } from './idp.js';
+import { addCannedPolicy, readOnlyPolicy, startMinio, type RunningMinio } from './minio.js';
+import { ensureDemoSlide } from './demo-slides.js';
+
+const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The shared real-slide collection, read in place; never copied into the project. */
+export const SHARED_TESTDATA = resolve(projectRoot, '..', 'shared', 'testdata');
+
+export interface StackOptions {
+  ttl?: IdpOptions['ttl'];
+  /** Default: true when ../shared/testdata exists. */
+  seedSharedTestdata?: boolean;
+  /** Where config.json, MinIO's data and the app's data/cache folders go. Default: a temp dir removed by stop(). */
+  dir?: string;
+  /** Keep `dir` on stop() even when the stack created it. */
+  keep?: boolean;
+  extraRedirectUris?: string[];
+}
+
+export interface StackBucket {
+  name: string;
+  /** Usernames of the demo users whose group policy reads this bucket. */
+  readableBy: string[];
+  /** Groups (= MinIO policy names) that read it. */
+  groups: string[];
+  /** Object keys seeded into it. */
+  keys: string[];
+}
+
+export interface RunningStack {
+  issuer: string;
+  clientId: string;
+  s3Endpoint: string;
+  stsEndpoint: string;
+  region: string;
+  buckets: StackBucket[];
+  users: DemoUser[];
+  configFile: string;
+  dir: string;
+  idp: RunningIdp;
+  minio: RunningMinio;
+  /** Milliseconds from startStack() to ready. */
+  startupMs: number;
+  stop(): Promise<void>;
+}
+
+const BUCKET_GROUPS: { name: string; groups: string[]; label: string }[] = [
+  { name: 'pathology-slides', groups: ['pathology'], label: 'Pathology archive' },
+  { name: 'research-slides', groups: ['research'], label: 'Research' },
+  { name: 'teaching', groups: ['pathology', 'research'], label: 'Teaching collection' },
+];
+
+const DEMO_SLIDES = {
+  'pathology-slides': { name: 'demo-tissue-a', width: 4096, height: 3072, seed: 1 },
+  'research-slides': { name: 'demo-tissue-b', width: 3072, height: 4096, seed: 2 },
+  teaching: { name: 'demo-tissue-c', width: 2560, height: 2048, seed: 3 },
+} as const;
+
+/** Shared test files per bucket: [path under testdata, key in the bucket]. Missing ones are skipped. */
+const SHARED_FILES: Record<string, [string, string][]> = {
+  'pathology-slides': [
+    ['aperio-svs/CMU-1-Small-Region.svs', 'aperio/CMU-1-Small-Region.svs'],
+    ['aperio-svs/aperio-16x16-crop.svs', 'aperio/aperio-16x16-crop.svs'],
+    ['derived/generic-tiff/CMU-1-Small-Region.pyramid-jpeg.tif', 'generic-tiff/CMU-1-Small-Region.pyramid-jpeg.tif'],
+    ['derived/generic-tiff/CMU-1-Small-Region.pyramid-jpeg.bigtiff.tif', 'generic-tiff/CMU-1-Small-Region.pyramid-jpeg.bigtiff.tif'],
+    ['dicom-wsi/cmu1-small-region-wsi2dcm-pyramid/', 'dicom/cmu1-small-region/'],
+  ],
+  'research-slides': [
+    ['hamamatsu-ndpi/test3-DAPI-2-387.ndpi', 'ndpi/test3-DAPI-2-387.ndpi'],
+    ['hamamatsu-ndpi/test3-TRITC-2-560.ndpi', 'ndpi/test3-TRITC-2-560.ndpi'],
+    ['derived/ome-tiff/CMU-1-Small-Region.rgb-pyramid-subifds.ome.tif', 'ome-tiff/CMU-1-Small-Region.rgb-pyramid-subifds.ome.tif'],
+    ['derived/ome-tiff/NDPI-DAPI-TRITC.2ch-uint16-pyramid-subifds.ome.tif', 'ome-tiff/NDPI-DAPI-TRITC.2ch-uint16-pyramid-subifds.ome.tif'],
+    ['dicom-wsi/wg26-bpaec-3dhistech-partial/', 'dicom/wg26-bpaec/'],
+  ],
+  teaching: [['dicom-wsi/wsi2dcm-single-level/jpeg-baseline.dcm', 'dicom/single-level/jpeg-baseline.dcm']],
+};
+
+export async function startStack(options: StackOptions = {}): Promise<RunningStack> {
+  const t0 = Date.now();
+  const ownsDir = !options.dir;
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'slide-stack-'));
+  mkdirSync(dir, { recursive: true });
+  const cleanups: (() => Promise<void>)[] = [];
+  const stopAll = async (): Promise<void> => {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+    cleanups.length = 0;
+    if (ownsDir && !options.keep) rmSync(dir, { recursive: true, force: true });
+  };
+
+  try {
+    // Demo slides first: on a cold cache this is the slow, most likely failing part.
+    const slidePaths = Object.fromEntries(Object.entries(DEMO_SLIDES).map(([b, spec]) => [b, ensureDemoSlide(spec)]));
+
+    const idp = await startIdp({
+      ...(options.ttl ? { ttl: options.ttl } : {}),
+      ...(options.extraRedirectUris ? { extraRedirectUris: options.extraRedirectUris } : {}),
+    });
+    cleanups.push(() => idp.stop());
+    const minioDir = join(dir, 'minio');
+    mkdirSync(minioDir, { recursive: true });
+    const minio = await startMinio({ issuer: idp.issuer, clientId: idp.clientId, dataDir: minioDir });
+    cleanups.push(() => minio.stop());
+
+    const groups = [...new Set(BUCKET_GROUPS.flatMap((b) => b.groups))];
+    for (const g of groups) {
+      await addCannedPolicy(minio, g, readOnlyPolicy(BUCKET_GROUPS.filter((b) => b.groups.includes(g)).map((b) => b.name)));
+    }
+
+    const s3 = new S3Client({
+      endpoint: minio.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: minio.rootUser, secretAccessKey: minio.rootPassword },
+    });
+    const seedShared = options.seedSharedTestdata ?? existsSync(SHARED_TESTDATA);
+    const buckets: StackBucket[] = [];
+    try {
+      for (const b of BUCKET_GROUPS) {
+        await s3.send(new CreateBucketCommand({ Bucket: b.name }));
+        const keys: string[] = [];
+        const put = async (key: string, body: Buffer | string, contentType: string): Promise<void> => {
+          await s3.send(new PutObjectCommand({ Bucket: b.name, Key: key, Body: body, ContentType: contentType }));
+          keys.push(key);
+        };
+        const slide = slidePaths[b.name]!;
+        await put(`demo/${basename(slide).replace(/-[0-9a-f]{12}\.tif$/, '.tif')}`, readFileSync(slide), 'image/tiff');
+        await put('README.txt', readme(b.name, b.label), 'text/plain; charset=utf-8');
+        await put('cases/index.csv', casesCsv(b.name), 'text/csv');
+        await put('cases/2026/notes.txt', 'Free-text notes: not a slide, shown dimmed by the storage browser.\n', 'text/plain');
+        if (seedShared) {
+          for (const [src, key] of SHARED_FILES[b.name] ?? []) {
+            for (const [file, k] of expand(join(SHARED_TESTDATA, src), key)) {
+              await put(k, readFileSync(file), contentTypeFor(file));
+            }
+          }
+        }
+        const readableBy = DEMO_USERS.filter((u) => u.groups.some((g) => b.groups.includes(g))).map((u) => u.username);
+        buckets.push({ name: b.name, groups: b.groups, readableBy, keys });
+      }
+    } finally {
+      s3.destroy();
+    }
+
+    const configFile = join(dir, 'config.json');
+    const config = {
+      organisation: { name: 'Demo Hospital' },
+      auth: { issuer: idp.issuer, clientId: idp.clientId, allowInsecureIssuer: true },
+      storage: {
+        s3: {
+          endpoint: minio.endpoint,
+          region: 'us-east-1',
+          forcePathStyle: true,
+          buckets: BUCKET_GROUPS.map((b) => ({ name: b.name, label: b.label })),
+        },
+        sts: { provider: 'minio', endpoint: minio.endpoint },
+      },
+      paths: { data: join(dir, 'app-data'), cache: join(dir, 'app-cache') },
+    };
+    validateLayer(flatten(config), configFile);
+    writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`);
+
+    return {
+      issuer: idp.issuer,
+      clientId: idp.clientId,
+      s3Endpoint: minio.endpoint,
+      stsEndpoint: minio.endpoint,
+      region: 'us-east-1',
+      buckets,
+      users: idp.users,
+      configFile,
+      dir,
+      idp,
+      minio,
+      startupMs: Date.now() - t0,
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+/** A file maps to one key; a folder (trailing slash) maps each file in it under the key prefix. */
+function expand(src: string, key: string): [string, string][] {
+  if (!existsSync(src)) return [];
+  if (!statSync(src).isDirectory()) return [[src, key]];
+  return readdirSync(src, { recursive: true, encoding: 'utf8' })
+    .map((name) => join(src, name))
+    .filter((p) => statSync(p).isFile())
+    .sort()
+    .map((p) => [p, key + relative(src, p).split('\\').join('/')] as [string, string]);
+}
+
+function contentTypeFor(file: string): string {
+  if (/\.dcm$/i.test(file)) return 'application/dicom';
+  if (/\.(tiff?|svs|ndpi)$/i.test(file)) return 'image/tiff';
+  if (/\.txt$/i.test(file)) return 'text/plain';
+  return 'application/octet-stream';
+}
+
+function readme(bucket: string, label: string): string {
+  return `${label} (${bucket})\n\nDemo data of the slide workstation's test stack. demo/ holds a generated,\ntissue-like pyramidal TIFF; other folders hold small real scanner files when\nthe shared test data was present at start.\n`;
+}
+
+function casesCsv(bucket: string): string {
+  return `case_id,bucket,slide,stain\nDEMO-0001,${bucket},demo/,H&E (synthetic)\n`;
+}
