@@ -181,7 +181,10 @@ export function mapOidcError(err: unknown, op: AuthOperation): AppError {
   if (isAbortError(err)) return authError('AUTH_PROVIDER_UNREACHABLE', { cause: err });
   const code = oauthCode(err);
   const field = failedField(err);
-  const message = err instanceof Error ? err.message : String(err);
+  // openid-client wraps oauth4webapi's error; the specific words are in the inner message.
+  const message = causeChain(err)
+    .map((e) => (e instanceof Error ? e.message : ''))
+    .join(' | ');
   switch (code) {
     case 'OAUTH_HTTP_REQUEST_FORBIDDEN':
       return authError('AUTH_INSECURE_ISSUER', { cause: err });
@@ -199,7 +202,7 @@ export function mapOidcError(err: unknown, op: AuthOperation): AppError {
       // A proxy error page, a 404 for the discovery URL, a captive portal: no usable provider there.
       return authError('AUTH_PROVIDER_UNREACHABLE', { cause: err, details: { reason: 'the address did not answer like an OpenID Connect provider' } });
     case 'OAUTH_INVALID_RESPONSE':
-      if (/"iss"/.test(message) || /issuer/.test(message)) return authError('AUTH_ISSUER_MISMATCH', { cause: err, details: { where: 'authorization response' } });
+      if (/"iss"/.test(message)) return authError('AUTH_ISSUER_MISMATCH', { cause: err, details: { where: 'authorization response' } });
       if (/"state"/.test(message)) return authError('AUTH_STATE_MISMATCH', { cause: err });
       break;
     default:

@@ -463,7 +463,8 @@ export class AuthService {
   }
 
   async #fresh(opts: { minValiditySeconds?: number; forceRefresh?: boolean } | undefined, which: 'id' | 'access'): Promise<Session> {
-    if (this.#refreshing) await this.#refreshing.catch(() => undefined);
+    // A renewal in flight answers every caller, forced or not: it is as fresh as it gets.
+    if (this.#refreshing) return this.#refreshing;
     const s = this.#session;
     if (!s) throw authError('AUTH_NOT_SIGNED_IN');
     const times = which === 'id' ? s.idTimes : s.accessTimes;
