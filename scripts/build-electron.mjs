@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+// Bundles the Electron main process and the preload with esbuild into dist/electron/.
+// electron is provided by the runtime; better-sqlite3 is a native module that
+// electron-builder ships unpacked next to the bundle (rebuilt for Electron's ABI there).
+import { build } from 'esbuild';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const common = {
+  absWorkingDir: root,
+  bundle: true,
+  platform: 'node',
+  target: 'node22',
+  sourcemap: true,
+  legalComments: 'none',
+  external: ['electron', 'better-sqlite3'],
+  logLevel: 'warning',
+};
+
+await Promise.all([
+  build({
+    ...common,
+    entryPoints: ['main/electron/main.ts'],
+    outfile: 'dist/electron/main.js',
+    format: 'esm',
+    // Bundled CommonJS dependencies call require(); give the ES module a real one.
+    banner: { js: "import { createRequire as __wsiCreateRequire } from 'node:module'; const require = __wsiCreateRequire(import.meta.url);" },
+  }),
+  build({
+    ...common,
+    entryPoints: ['preload/index.ts'],
+    // Sandboxed preloads run as CommonJS with a restricted require (electron only).
+    outfile: 'dist/electron/preload.cjs',
+    format: 'cjs',
+  }),
+]);
+console.log('built dist/electron/main.js and dist/electron/preload.cjs');

@@ -1,0 +1,38 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { isAllowedExternalUrl, isAllowedNavigation, isAllowedRequest, isTrustedSender } from '../../../main/app/shell-policy.js';
+
+test('openExternal only for the identity provider origin', () => {
+  const issuer = 'https://login.hospital.example/realms/path';
+  assert.equal(isAllowedExternalUrl('https://login.hospital.example/realms/path/protocol/openid-connect/auth?x=1', issuer, false), true);
+  assert.equal(isAllowedExternalUrl('https://login.hospital.example:8443/auth', issuer, false), false);
+  assert.equal(isAllowedExternalUrl('https://evil.example/auth', issuer, false), false);
+  assert.equal(isAllowedExternalUrl('file:///etc/passwd', issuer, false), false);
+  assert.equal(isAllowedExternalUrl('javascript:alert(1)', issuer, false), false);
+  assert.equal(isAllowedExternalUrl('https://user:pw@login.hospital.example/auth', issuer, false), false);
+  assert.equal(isAllowedExternalUrl('not a url', issuer, false), false);
+});
+
+test('plain http only for an allowed insecure loopback test issuer', () => {
+  const issuer = 'http://127.0.0.1:4000';
+  assert.equal(isAllowedExternalUrl('http://127.0.0.1:4000/auth?x', issuer, true), true);
+  assert.equal(isAllowedExternalUrl('http://127.0.0.1:4000/auth?x', issuer, false), false);
+  assert.equal(isAllowedExternalUrl('http://idp.example/auth', 'http://idp.example', true), false);
+});
+
+test('IPC is answered for the app main frame only', () => {
+  assert.equal(isTrustedSender('wsi://app/index.html', true), true);
+  assert.equal(isTrustedSender('wsi://app/index.html', false), false);
+  assert.equal(isTrustedSender('https://evil.example/', true), false);
+  assert.equal(isTrustedSender('wsi://other/index.html', true), false);
+  assert.equal(isTrustedSender(undefined, true), false);
+});
+
+test('navigation and requests stay on the app scheme', () => {
+  assert.equal(isAllowedNavigation('wsi://app/index.html'), true);
+  assert.equal(isAllowedNavigation('https://example.org/'), false);
+  assert.equal(isAllowedNavigation('wsi://app/tiles/1'), false);
+  assert.equal(isAllowedRequest('wsi://app/assets/index.js'), true);
+  assert.equal(isAllowedRequest('https://s3.amazonaws.com/x'), false);
+  assert.equal(isAllowedRequest('file:///etc/passwd'), false);
+});
