@@ -1,0 +1,283 @@
+/**
+ * TileService: the one path from "show tile (level, col, row)" to bytes. Cache first;
+ * on a miss, the slide reader locates the tile, the scheduler reads its ranges (with
+ * priority, cancellation, coalescing) and the tile is assembled and written back.
+ *
+ * Opening: the descriptor is cached under the object's identity (uri + etag). A second
+ * open of an unchanged object costs one `stat` and no parsing; the slide reader itself
+ * is only built on the first cache miss. When storage cannot be reached and a descriptor
+ * for the uri is cached, the slide opens offline and serves what the cache holds.
+ *
+ * Off the main thread: a reader can mark a tile's location with
+ * `meta.worker = { module: <file URL>, export: <name> }`, a pure function
+ * `(location, buffers) => EncodedTile`; the service then assembles it in the worker
+ * pool. JPEG pass-through stays on the main thread (it is a splice, not a decode).
+ *
+ * Error codes: TILE_OFFLINE, TILE_OUT_OF_RANGE, TILE_SLIDE_CLOSED; source and format
+ * errors pass through unchanged.
+ */
+import { AppError, isAppError, throwIfAborted } from '../common/errors.js';
+import { logger } from '../common/log.js';
+import type { TileCache, TileKey } from '../cache/tile-cache.js';
+import type { EncodedTile, SlideDescriptor, SlideReader, TileLocation } from '../formats/types.js';
+import type { ByteRange, ObjectIdentity, RangeReader, RangeReadResult } from '../sources/types.js';
+import { RangeScheduler, type Priority } from './scheduler.js';
+import { WorkerPool } from './workers.js';
+
+const log = logger('tiles');
+
+export type Resolver = (uri: string) => Promise<RangeReader>;
+export type SlideOpener = (reader: RangeReader, options: { signal?: AbortSignal }) => Promise<SlideReader>;
+
+export interface TileServiceOptions {
+  cache: TileCache;
+  resolve: Resolver;
+  /** Default: `openSlide` from main/formats/open.ts. */
+  openSlide?: SlideOpener;
+  scheduler?: RangeScheduler;
+  workers?: WorkerPool;
+}
+
+export interface TileRequestOptions {
+  priority?: Priority;
+  signal?: AbortSignal;
+}
+
+export interface SlideHandle {
+  readonly uri: string;
+  readonly descriptor: SlideDescriptor;
+  /** The cache's id for this slide version (undefined when the cache is off). */
+  readonly cacheId: number | undefined;
+  /** Opened from the cache because storage could not be reached. */
+  readonly offline: boolean;
+  /** How the descriptor was obtained: parsed from storage, or taken from the cache. */
+  readonly openedFrom: 'storage' | 'cache';
+}
+
+interface HandleState {
+  reader: RangeReader | undefined;
+  slide: Promise<SlideReader> | undefined;
+  closed: boolean;
+}
+
+export interface TileServiceStats {
+  cache: ReturnType<TileCache['stats']>;
+  scheduler: ReturnType<RangeScheduler['stats']>;
+  workers: ReturnType<WorkerPool['stats']>;
+  tilesFromCache: number;
+  tilesFromStorage: number;
+}
+
+export class TileService {
+  readonly cache: TileCache;
+  readonly scheduler: RangeScheduler;
+  readonly workers: WorkerPool;
+  #resolve: Resolver;
+  #openSlide: SlideOpener | undefined;
+  #ownWorkers: boolean;
+  #handles = new WeakMap<SlideHandle, HandleState>();
+  #open = new Set<SlideHandle>();
+  #counts = { tilesFromCache: 0, tilesFromStorage: 0 };
+
+  constructor(options: TileServiceOptions) {
+    this.cache = options.cache;
+    this.#resolve = options.resolve;
+    this.#openSlide = options.openSlide;
+    this.scheduler = options.scheduler ?? new RangeScheduler();
+    this.#ownWorkers = !options.workers;
+    this.workers = options.workers ?? new WorkerPool();
+  }
+
+  async open(uri: string, options: { signal?: AbortSignal } = {}): Promise<SlideHandle> {
+    const { signal } = options;
+    let reader: RangeReader;
+    try {
+      reader = await this.#resolve(uri);
+    } catch (err) {
+      return this.#offline(uri, err);
+    }
+    const known = this.cache.latestSlide(uri);
+    if (known) {
+      let identity: ObjectIdentity;
+      try {
+        identity = await reader.stat(signal);
+      } catch (err) {
+        await reader.close().catch(() => undefined);
+        return this.#offline(uri, err);
+      }
+      const same = this.cache.findSlide(uri, identity.etag);
+      if (same?.descriptor) {
+        log.debug('slide opened from cached descriptor', { uri });
+        return this.#handle(uri, same.descriptor, same.id, { reader, slide: undefined, closed: false }, false, 'cache');
+      }
+    }
+    let slide: SlideReader;
+    try {
+      slide = await this.#opener()(this.#scheduled(reader), { ...(signal ? { signal } : {}) });
+    } catch (err) {
+      await reader.close().catch(() => undefined);
+      if (isNetworkError(err)) return this.#offline(uri, err);
+      throw err;
+    }
+    const descriptor = slide.descriptor;
+    const { slide: record } = this.cache.putSlide(uri, descriptor.identity.etag, descriptor);
+    return this.#handle(uri, descriptor, record?.id, { reader, slide: Promise.resolve(slide), closed: false }, false, 'storage');
+  }
+
+  #offline(uri: string, err: unknown): SlideHandle {
+    const cached = isNetworkError(err) ? this.cache.latestSlide(uri) : undefined;
+    if (!cached?.descriptor) throw err;
+    log.info('storage unreachable; slide opened from the cache', { uri, cause: err });
+    return this.#handle(uri, cached.descriptor, cached.id, { reader: undefined, slide: undefined, closed: false }, true, 'cache');
+  }
+
+  #handle(uri: string, descriptor: SlideDescriptor, cacheId: number | undefined, state: HandleState, offline: boolean, openedFrom: 'storage' | 'cache'): SlideHandle {
+    const handle: SlideHandle = Object.freeze({ uri, descriptor, cacheId, offline, openedFrom });
+    this.#handles.set(handle, state);
+    this.#open.add(handle);
+    return handle;
+  }
+
+  #opener(): SlideOpener {
+    if (this.#openSlide) return this.#openSlide;
+    return async (reader, options) => {
+      const { openSlide } = await import('../formats/open.js');
+      this.#openSlide = (r, o) => openSlide(r, o);
+      return openSlide(reader, options);
+    };
+  }
+
+  /** The reader the format parser sees: its own reads (head, offset tables) go through the scheduler too. */
+  #scheduled(reader: RangeReader): RangeReader {
+    const scheduler = this.scheduler;
+    return {
+      uri: reader.uri,
+      stat: (signal) => reader.stat(signal),
+      async read(ranges: readonly ByteRange[], signal?: AbortSignal): Promise<RangeReadResult> {
+        const buffers = await scheduler.read(reader, ranges, { priority: 'visible', ...(signal ? { signal } : {}) });
+        return { buffers, requests: 0 };
+      },
+      close: () => reader.close(),
+    };
+  }
+
+  #state(handle: SlideHandle): HandleState {
+    const state = this.#handles.get(handle);
+    if (!state || state.closed) throw new AppError('TILE_SLIDE_CLOSED', 'This slide has been closed.', { hint: 'Open the slide again.' });
+    return state;
+  }
+
+  #slideReader(handle: SlideHandle, state: HandleState, signal: AbortSignal | undefined): Promise<SlideReader> {
+    if (!state.reader) throw offlineMiss(handle);
+    const reader = state.reader;
+    state.slide ??= this.#opener()(this.#scheduled(reader), {}).catch((err: unknown) => {
+      state.slide = undefined;
+      throw err;
+    });
+    throwIfAborted(signal);
+    return state.slide;
+  }
+
+  /**
+   * A tile: from the cache, or read, assembled and cached. `null` for a tile the slide
+   * does not have (sparse DICOM, an empty TIFF tile): the viewer draws background.
+   */
+  async getTile(handle: SlideHandle, level: number, col: number, row: number, plane = 0, options: TileRequestOptions = {}): Promise<EncodedTile | null> {
+    const { signal } = options;
+    throwIfAborted(signal);
+    const state = this.#state(handle);
+    checkRange(handle.descriptor, level, col, row, plane);
+    const key: TileKey = { level, col, row, plane };
+    if (handle.cacheId !== undefined) {
+      const cached = this.cache.getTile(handle.cacheId, key);
+      if (cached !== undefined) {
+        this.#counts.tilesFromCache += 1;
+        return cached;
+      }
+    }
+    const slide = await this.#slideReader(handle, state, signal);
+    const location = await slide.locateTile(level, col, row, plane, signal);
+    if (!location) {
+      if (handle.cacheId !== undefined) this.cache.putTile(handle.cacheId, key, null);
+      return null;
+    }
+    const source = location.source ?? state.reader!;
+    const buffers = await this.scheduler.read(source, location.ranges, { priority: options.priority ?? 'visible', ...(signal ? { signal } : {}) });
+    this.cache.recordFetched(buffers.reduce((n, b) => n + b.length, 0));
+    const tile = await this.#assemble(slide, location, buffers);
+    this.#counts.tilesFromStorage += 1;
+    if (handle.cacheId !== undefined && !state.closed) this.cache.putTile(handle.cacheId, key, tile);
+    return tile;
+  }
+
+  /** Whether a tile is in the cache (no counting, no I/O beyond the index). */
+  isCached(handle: SlideHandle, level: number, col: number, row: number, plane = 0): boolean {
+    return handle.cacheId !== undefined && this.cache.hasTile(handle.cacheId, { level, col, row, plane });
+  }
+
+  async #assemble(slide: SlideReader, location: TileLocation, buffers: Uint8Array[]): Promise<EncodedTile> {
+    const job = location.meta?.['worker'] as { module?: unknown; export?: unknown } | undefined;
+    if (job && typeof job.module === 'string' && typeof job.export === 'string') {
+      // The RangeReader in `source` cannot cross threads; the worker gets plain data only.
+      const { source: _source, ...plain } = location;
+      return this.workers.run<EncodedTile>(job.module, job.export, [plain, buffers]);
+    }
+    return slide.assembleTile(location, buffers);
+  }
+
+  stats(): TileServiceStats {
+    return { cache: this.cache.stats(), scheduler: this.scheduler.stats(), workers: this.workers.stats(), ...this.#counts };
+  }
+
+  async closeSlide(handle: SlideHandle): Promise<void> {
+    const state = this.#handles.get(handle);
+    if (!state || state.closed) return;
+    state.closed = true;
+    this.#open.delete(handle);
+    const slide = await state.slide?.catch(() => undefined);
+    if (slide) await slide.close().catch(() => undefined);
+    else await state.reader?.close().catch(() => undefined);
+  }
+
+  /** Close every slide and the worker pool (if the service made it). The cache stays open: its owner closes it. */
+  async close(): Promise<void> {
+    await Promise.all([...this.#open].map((h) => this.closeSlide(h)));
+    this.cache.flush();
+    if (this.#ownWorkers) await this.workers.close();
+  }
+}
+
+function checkRange(d: SlideDescriptor, level: number, col: number, row: number, plane: number): void {
+  const l = d.levels[level];
+  const planes = d.pixelKind === 'channels' ? Math.max(1, d.channels.length) : 1;
+  const ok = l && [level, col, row, plane].every(Number.isInteger) && col >= 0 && row >= 0 && col < l.columns && row < l.rows && plane >= 0 && plane < planes;
+  if (!ok) {
+    throw new AppError('TILE_OUT_OF_RANGE', `There is no tile ${col},${row} at level ${level}${plane ? ` in channel ${plane}` : ''} of this slide.`, {
+      details: { level, col, row, plane },
+    });
+  }
+}
+
+function offlineMiss(handle: SlideHandle): AppError {
+  return new AppError('TILE_OFFLINE', 'This part of the slide is not available offline.', {
+    hint: 'Reconnect to load it, or make the slide available offline next time you are connected.',
+    details: { uri: handle.uri },
+  });
+}
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ENETUNREACH', 'EHOSTUNREACH', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/** Could not reach storage at all (as opposed to: reached it and was told no). */
+export function isNetworkError(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 6; depth++) {
+    if (isAppError(e)) {
+      if (/(^|_)(NETWORK|UNREACHABLE|OFFLINE|TIMEOUT|CONNECTION)($|_)/.test(e.code)) return true;
+      if (/DENIED|NOT_FOUND|CHANGED|EXPIRED|UNAUTHORI[SZ]ED|FORBIDDEN/.test(e.code)) return false;
+    }
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && NETWORK_CODES.has(code)) return true;
+    if (e instanceof TypeError && e.message === 'fetch failed') return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
