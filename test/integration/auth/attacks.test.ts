@@ -29,9 +29,9 @@ async function hit(url: string): Promise<{ status: number; body: string } | { er
   }
 }
 
-function portRefused(port: number): Promise<boolean> {
+function portRefused(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port });
+    const s = connect({ host, port });
     s.on('connect', () => {
       s.destroy();
       resolve(false);
@@ -218,6 +218,10 @@ test('user cancels in the app while the browser is open: AUTH_CANCELLED, listene
   t.after(() => h.dispose());
   const done = h.service.signIn();
   const signing = await waitForState(h.service, (s) => s.authorizationUrl !== undefined);
+  // While it waits, the listener answers on 127.0.0.1 only.
+  const port = Number(redirectOf(signing.authorizationUrl!).port);
+  assert.equal(await portRefused(port), false);
+  assert.equal(await portRefused(port, '127.0.0.2'), true);
   h.service.cancelSignIn();
   const s = await done;
   assert.equal(s.error?.code, 'AUTH_CANCELLED');

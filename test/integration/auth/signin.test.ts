@@ -202,3 +202,30 @@ test('fixed port with a "localhost" redirect (exact-match providers)', async (t)
   assert.equal(new URL(h.opened[0]!).searchParams.get('redirect_uri'), `http://localhost:${port}/callback`);
   await h.service.signOut();
 });
+
+test('lifetimes that break the HealthImaging 12 h rule are reported in state.warnings', async (t) => {
+  const longIdp = await startIdp({ ttl: { accessToken: 13 * 3600, idToken: 13 * 3600 } });
+  t.after(() => longIdp.stop());
+  const h = makeService(longIdp.issuer, loginAs(alice));
+  t.after(() => h.dispose());
+  const s = await h.service.signIn();
+  assert.equal(s.status, 'signed-in', JSON.stringify(s.error));
+  assert.equal(s.warnings.length, 2, s.warnings.join('\n'));
+  assert.ok(s.warnings.every((w) => /HealthImaging refuses tokens issued more than 12 h ago/.test(w)));
+  assert.match(s.warnings.join('\n'), /ID tokens valid for 13 h/);
+  assert.match(s.warnings.join('\n'), /access tokens valid for 13 h/);
+  // Renewal happens before the 12-hour age, not at 80% of 13 h: 30 s before the 12-hour mark the
+  // ID token is still unexpired but is renewed before it is handed out.
+  let renewals = 0;
+  h.service.onChange(() => renewals++);
+  await h.service.getIdToken();
+  assert.equal(renewals, 0, 'a young token is handed out as it is');
+  const later = makeService(longIdp.issuer, async () => undefined, { dataDir: h.dataDir, now: () => Date.now() + (12 * 3600 - 30) * 1000 });
+  t.after(() => later.dispose());
+  assert.equal((await later.service.restore()).status, 'signed-in');
+  let laterRenewals = 0;
+  later.service.onChange(() => laterRenewals++);
+  await later.service.getIdToken();
+  assert.equal(laterRenewals, 1, 'a token about to be 12 h old is renewed first');
+  await later.service.signOut();
+});
