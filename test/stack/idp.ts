@@ -5,7 +5,10 @@
  *
  * What a client can rely on (see docs/decisions/0301-test-stack.md):
  * - public native client `pathology-desktop`: any loopback port on http://127.0.0.1/callback
- *   (RFC 8252 §7.3), PKCE S256 required, no client secret;
+ *   (RFC 8252 §7.3), PKCE S256 required, no client secret; `extraRedirectUris` (e.g.
+ *   http://localhost:53682/callback) match exactly, port included, like Okta or Entra ID;
+ * - a refresh token is rotated on every use, and presenting a used one revokes the whole
+ *   grant (reuse detection): a client must never retry a refresh with the old token;
  * - `offline_access` yields a refresh token, rotated on every use. oidc-provider follows
  *   OIDC Core §11 and drops offline_access unless prompt=consent; like Keycloak, Okta and
  *   Entra, this IdP adds prompt=consent itself when the request names no prompt;
@@ -168,9 +171,22 @@ export async function startIdp(options: IdpOptions = {}): Promise<RunningIdp> {
   const provider = new Provider(issuer, configuration);
   // Clients that ask for offline_access without naming a prompt get a refresh token, as
   // with the common enterprise IdPs; consent is automatic for this client anyway.
+  // http://localhost redirects stand for providers such as Okta and Entra ID that match
+  // redirect URIs exactly; oidc-provider would ignore their port as it does for 127.0.0.1.
+  const exactRedirects = new Set(options.extraRedirectUris ?? []);
   provider.use(async (ctx, next) => {
     if (ctx.path === '/auth' && ctx.method === 'GET') {
       const q = new URLSearchParams(ctx.querystring);
+      const redirect = URL.parse(q.get('redirect_uri') ?? '');
+      if (redirect && redirect.hostname !== '127.0.0.1' && !exactRedirects.has(redirect.href)) {
+        ctx.status = 400;
+        ctx.type = 'html';
+        ctx.body = page(
+          'Sign-in error',
+          `<div data-oidc-error="invalid_redirect_uri"><h1>Sign-in error</h1><p><strong>error</strong>: invalid_redirect_uri</p><p><strong>error_description</strong>: redirect_uri did not match any of the client's registered redirect_uris</p></div>`,
+        );
+        return;
+      }
       if ((q.get('scope') ?? '').split(' ').includes('offline_access') && !q.has('prompt')) {
         q.set('prompt', 'consent');
         ctx.querystring = q.toString();

@@ -24,6 +24,8 @@ export interface RunningMinio {
   rootUser: string;
   rootPassword: string;
   dataDir: string;
+  /** The MinIO server process id (tests check it is gone after stop()). */
+  pid: number;
   /** Last lines MinIO wrote, for error messages. */
   output(): string;
   stop(): Promise<void>;
@@ -191,7 +193,7 @@ async function launch(bin: string, port: number, a: LaunchArgs): Promise<Running
   // STS needs IAM initialised, which can lag the health check by a moment.
   await waitForIam(endpoint, a.rootUser, a.rootPassword);
 
-  return { endpoint, rootUser: a.rootUser, rootPassword: a.rootPassword, dataDir: a.dataDir, output: () => out, stop };
+  return { endpoint, rootUser: a.rootUser, rootPassword: a.rootPassword, dataDir: a.dataDir, pid: child.pid ?? -1, output: () => out, stop };
 }
 
 async function waitForIam(endpoint: string, accessKeyId: string, secretAccessKey: string): Promise<void> {
