@@ -15,6 +15,7 @@ import { AppError, isAbortError, throwIfAborted } from '../common/errors.js';
 import { logger } from '../common/log.js';
 import type { RangeReader } from '../sources/types.js';
 import { aperioFormat } from './aperio.js';
+import { ByteStore } from './bytes.js';
 import { dicomFormat } from './dicom/format.js';
 import { corrupt, unsupported } from './errors.js';
 import { genericTiffFormat } from './generic-tiff.js';
@@ -51,11 +52,13 @@ export async function openSlide(reader: RangeReader, options: OpenOptions = {}):
     if (head.length === 0) throw corrupt('the file is empty', 0);
     let tiff: TiffFile | undefined;
     if (readTiffHeader(head)) {
-      tiff = (await parseTiff(reader, head, identity.size, { signal })) ?? undefined;
-      // NDPI is only known after the first directory; re-parse from the same bytes in NDPI mode.
-      if (tiff?.ifds[0]?.has(Tag.NdpiFormatFlag) && !tiff.bigTiff) {
-        tiff = (await parseTiff(reader, head, identity.size, { signal, ndpi: true })) ?? undefined;
-      }
+      // NDPI is only known from its first directory, and its links need NDPI mode: look at
+      // the first directory, then parse everything in the right mode from the same bytes.
+      const store = new ByteStore();
+      store.add(0, head);
+      const first = await parseTiff(reader, head, identity.size, { signal, store, maxMainIfds: 1 });
+      const ndpi = first?.ifds[0]?.has(Tag.NdpiFormatFlag) === true && !first.bigTiff;
+      tiff = (await parseTiff(reader, head, identity.size, { signal, store, ndpi })) ?? undefined;
     }
     const probe: FormatProbe = { reader, identity, head, tiff, ...(options.siblings ? { siblings: options.siblings } : {}) };
     for (const format of options.formats ?? FORMATS) {

@@ -125,7 +125,14 @@ export class TiffFile {
 interface ParseOptions {
   ndpi?: boolean;
   signal?: AbortSignal;
+  /** Bytes already fetched by an earlier parse of the same object (re-parse in NDPI mode). */
+  store?: ByteStore;
+  /** Stop after this many main-chain directories (a first look before choosing the mode). */
+  maxMainIfds?: number;
 }
+
+/** Bytes at the end of the file fetched with the first directory read outside the head: many writers put directories there. */
+const TAIL_PREFETCH = 64 << 10;
 
 interface IfdTask {
   offset: number;
@@ -147,8 +154,9 @@ export async function parseTiff(reader: RangeReader, head: Uint8Array, size: num
   if (!header) return null;
   const ndpi = options.ndpi === true && !header.bigTiff;
   const le = header.littleEndian;
-  const store = new ByteStore();
-  store.add(0, head);
+  const store = options.store ?? new ByteStore();
+  if (!options.store) store.add(0, head);
+  let tailFetched = head.length >= size;
 
   let firstIfd = header.firstIfd;
   if (ndpi && head.length >= 12) {
@@ -216,7 +224,9 @@ export async function parseTiff(reader: RangeReader, head: Uint8Array, size: num
 
       const ifd = parseIfd(bytes, task, n, { le, bigTiff: header.bigTiff, ndpi, size, entrySize, countSize });
       task.place(ifd);
+      const firstLook = options.maxMainIfds !== undefined;
       for (const entry of ifd.entries.values()) {
+        if (firstLook) break; // a first look needs only inline values
         if (entry.value !== undefined || LAZY_TAGS.has(entry.tag) || entry.byteLength > TIFF_LIMITS.maxEagerValue) continue;
         pendingValues.push(entry);
       }
@@ -225,12 +235,12 @@ export async function parseTiff(reader: RangeReader, head: Uint8Array, size: num
       const linkAt = countSize + n * entrySize;
       let next = header.bigTiff ? safeNumber(dv.getBigUint64(linkAt, le), task.offset + linkAt) : dv.getUint32(linkAt, le);
       if (ndpi) next += dv.getUint32(linkAt + 4, le) * 2 ** 32;
-      if (!task.isSub && next !== 0) {
+      if (!task.isSub && next !== 0 && main.length < (options.maxMainIfds ?? Infinity)) {
         if (seen.has(next)) throw corrupt('directories form a loop', next);
         tasks.push(addChain(next, task.index + 1));
       }
       const sub = ifd.entries.get(Tag.SubIFDs);
-      if (sub && task.depth < TIFF_LIMITS.maxSubIfdDepth) subValueWaits.push({ ifd, entry: sub, depth: task.depth + 1 });
+      if (sub && !firstLook && task.depth < TIFF_LIMITS.maxSubIfdDepth) subValueWaits.push({ ifd, entry: sub, depth: task.depth + 1 });
     }
 
     // Small values out of hand, and SubIFD offset lists.
@@ -279,6 +289,11 @@ export async function parseTiff(reader: RangeReader, head: Uint8Array, size: num
     tasks = nextTasks;
 
     if (missing.length > 0) {
+      if (!tailFetched && tasks.length > 0) {
+        tailFetched = true;
+        const tail = Math.max(0, size - TAIL_PREFETCH);
+        if (!store.get(tail, size - tail)) missing.push({ offset: tail, length: size - tail });
+      }
       const ranges = dedupe(missing, size);
       const { buffers } = await reader.read(ranges, options.signal);
       ranges.forEach((r, i) => store.add(r.offset, buffers[i] ?? new Uint8Array(0)));
