@@ -6,7 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,6 +76,10 @@ export function ensureDemoSlide(spec: DemoSlideSpec): string {
     }
     // Rename last, so a concurrent or interrupted start never sees half a file.
     renameSync(tmp, out);
+    // Drop slides made by an earlier version of the generator.
+    for (const f of readdirSync(dir)) {
+      if (f.startsWith(`${spec.name}-`) && f.endsWith('.tif') && join(dir, f) !== out) rmSync(join(dir, f), { force: true });
+    }
     return out;
   } finally {
     rmSync(ppm, { force: true });
