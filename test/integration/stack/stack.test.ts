@@ -151,6 +151,23 @@ describe('test stack: IdP + MinIO STS + seeded buckets', () => {
     assert.ok(minimum.credentials!.expiration.getTime() / 1000 > exp, 'DurationSeconds may outlive the ID token');
   });
 
+  it('expired STS credentials are refused by S3 with InvalidAccessKeyId', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const token = await stack.idp.signJwt({ iss: stack.issuer, aud: stack.clientId, sub: 'alice', groups: ['pathology'], iat: now, exp: now + 3 });
+    const sts = await assumeRoleWithWebIdentity(stack.stsEndpoint, token);
+    assert.equal(sts.status, 200, `${sts.code}: ${sts.message}`);
+    const s3 = s3With(sts.credentials!);
+    try {
+      assert.equal(await canList(s3, 'pathology-slides'), true);
+      // Wait past the expiry (second resolution) before using them again.
+      const wait = sts.credentials!.expiration.getTime() + 2000 - Date.now();
+      await new Promise((r) => setTimeout(r, Math.max(wait, 0)));
+      assert.equal(await canList(s3, 'pathology-slides'), 'InvalidAccessKeyId');
+    } finally {
+      s3.destroy();
+    }
+  });
+
   it('refuses tokens not from this IdP setup: wrong audience, expired', async () => {
     const now = Math.floor(Date.now() / 1000);
     const base = { iss: stack.issuer, sub: 'alice', groups: ['pathology'], iat: now };
