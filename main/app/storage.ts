@@ -7,9 +7,13 @@ import type { CredentialsInfo, StorageEntry, StorageListing } from '../api/contr
 import type { AuthService } from '../auth/index.js';
 import { AppError } from '../common/errors.js';
 import type { Settings } from '../config/index.js';
+import { StsWebIdentityProvider, type CredentialProvider } from '../credentials/index.js';
+import { S3Client } from '../sources/s3.js';
 import type { FetchLike } from '../sources/types.js';
 
 export interface StorageServices {
+  credentials: CredentialProvider;
+  s3: S3Client;
   credentialsInfo(): Promise<CredentialsInfo>;
   roots(): Promise<StorageEntry[]>;
   list(uri: string, continuation?: string): Promise<StorageListing>;
@@ -23,19 +27,44 @@ export interface StorageWiring {
   fetch?: FetchLike;
 }
 
+export function configuredRoots(settings: Settings): StorageEntry[] {
+  return settings.storage.s3.buckets.map((b) => {
+    const prefix = b.prefix ? b.prefix.replace(/^\/+/, '').replace(/\/?$/, '/') : '';
+    return { kind: 'bucket', name: b.label ?? (prefix ? `${b.name}/${prefix}` : b.name), uri: `s3://${b.name}/${prefix}` };
+  });
+}
+
 export function createStorage(w: StorageWiring): StorageServices {
-  const roots = (): StorageEntry[] =>
-    w.settings.storage.s3.buckets.map((b) => {
-      const prefix = b.prefix ? b.prefix.replace(/^\/+/, '').replace(/\/?$/, '/') : '';
-      return { kind: 'bucket', name: b.label ?? (prefix ? `${b.name}/${prefix}` : b.name), uri: `s3://${b.name}/${prefix}` };
-    });
-  const missing = (): never => {
-    throw new AppError('STORAGE_NOT_AVAILABLE', 'Storage browsing is not available in this build.', { hint: 'Update the workstation.' });
-  };
+  const credentials = new StsWebIdentityProvider({
+    sts: w.settings.storage.sts,
+    region: w.settings.storage.s3.region,
+    identity: w.auth,
+    ...(w.fetch ? { fetch: w.fetch } : {}),
+  });
+  const s3Settings = w.settings.storage.s3;
+  const s3 = new S3Client({
+    endpoint: s3Settings.endpoint,
+    region: s3Settings.region,
+    forcePathStyle: s3Settings.forcePathStyle,
+    credentials,
+    ...(w.fetch ? { fetch: w.fetch } : {}),
+  });
   return {
-    credentialsInfo: async () => missing(),
-    roots: async () => roots(),
-    list: async () => missing(),
-    invalidate: () => undefined,
+    credentials,
+    s3,
+    credentialsInfo: async () => {
+      await credentials.get();
+      const info = credentials.info();
+      if (!info) throw new AppError('STS_FAILED', 'The storage sign-in gave no identity.');
+      return info;
+    },
+    // The locations are listed only once storage has accepted the user: someone without
+    // storage rights is told so here, instead of seeing buckets that all fail to open.
+    roots: async () => {
+      await credentials.get();
+      return configuredRoots(w.settings);
+    },
+    list: (uri, continuation) => s3.list(uri, continuation),
+    invalidate: () => credentials.invalidate(),
   };
 }

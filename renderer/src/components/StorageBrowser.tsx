@@ -131,13 +131,10 @@ export function StorageBrowser(props: { onSignIn: () => void }) {
 function Row(props: { entry: StorageEntry; onOpen: (uri: string) => void }) {
   const e = props.entry;
   const kind = e.kind === 'file' ? (e.slide ? 'slide' : 'other') : e.kind;
-  const icon = kind === 'bucket' ? '🗄' : kind === 'folder' ? '📁' : kind === 'slide' ? '🔬' : '📄';
   return (
     <tr className={`entry entry-${kind}`} data-testid="entry" data-kind={e.kind} data-slide={e.slide ? 'true' : 'false'} data-name={e.name}>
       <td className="col-name">
-        <span className="icon" aria-hidden="true">
-          {icon}
-        </span>
+        <span className={`icon icon-${kind}`} aria-hidden="true" />
         {e.kind === 'file' ? (
           <span className="name" title={e.uri}>
             {e.name}

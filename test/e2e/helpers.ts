@@ -1,0 +1,94 @@
+/**
+ * End-to-end harness: the real stack (IdP + MinIO STS/S3), the headless host with the
+ * real services, and real Chromium. The "system browser" that the app opens for sign-in
+ * is a second Chromium context the test drives with completeLogin (test/stack).
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, ConsoleMessage, Page } from 'playwright-core';
+import { startHeadless, type HeadlessApp } from '../../main/app/headless.js';
+import { completeLogin } from '../stack/browser-login.js';
+import type { DemoUser } from '../stack/idp.js';
+
+export const SCREENSHOTS = join(process.cwd(), 'test-results', 'screenshots');
+
+/** URLs the app asked the system browser to open, in order, with a way to wait for the next one. */
+export class SystemBrowser {
+  readonly opened: string[] = [];
+  #waiters: ((url: string) => void)[] = [];
+  readonly open = async (url: string): Promise<void> => {
+    this.opened.push(url);
+    this.#waiters.shift()?.(url);
+  };
+  next(): Promise<string> {
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+}
+
+export interface AppUnderTest {
+  app: HeadlessApp;
+  system: SystemBrowser;
+  dataDir: string;
+  context: BrowserContext;
+  page: Page;
+  consoleErrors: string[];
+  close(): Promise<void>;
+}
+
+export async function startAppUnderTest(browser: Browser, configFile: string): Promise<AppUnderTest> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'wsi-e2e-data-'));
+  const system = new SystemBrowser();
+  const app = await startHeadless({ configFile, isolated: true, dataDir, openBrowser: system.open });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  const consoleErrors: string[] = [];
+  page.on('console', (m: ConsoleMessage) => {
+    if (m.type() === 'error') consoleErrors.push(m.text());
+  });
+  page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
+  await page.goto(app.launchUrl);
+  return {
+    app,
+    system,
+    dataDir,
+    context,
+    page,
+    consoleErrors,
+    close: async () => {
+      await context.close().catch(() => undefined);
+      await app.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Click "Sign in", log in as `user` in a fresh system-browser context, wait for the signed-in header. */
+export async function signIn(t: AppUnderTest, browser: Browser, user: DemoUser, shot?: string): Promise<void> {
+  const authorizationUrl = t.system.next();
+  await t.page.getByTestId('signin-button').click();
+  await t.page.getByTestId('waiting-screen').waitFor();
+  const url = await authorizationUrl;
+  if (shot) {
+    await t.page.getByTestId('show-link').click();
+    await t.page.getByTestId('authorization-url').waitFor();
+    await screenshot(t.page, shot);
+  }
+  // A fresh context: the IdP must not reuse an earlier user's session cookie.
+  const idpContext = await browser.newContext();
+  try {
+    await completeLogin(await idpContext.newPage(), url, user);
+  } finally {
+    await idpContext.close();
+  }
+  await t.page.getByTestId('header').waitFor();
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+export async function entryNames(page: Page): Promise<string[]> {
+  return page.getByTestId('entry').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-name') ?? ''));
+}
