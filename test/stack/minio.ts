@@ -17,6 +17,7 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { AppError } from '../../main/common/errors.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
+const SETPRIV = process.platform === 'linux' ? ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p)) : undefined;
 
 export interface RunningMinio {
   /** http://127.0.0.1:PORT; S3 and STS share it. */
@@ -128,11 +129,12 @@ async function launch(bin: string, port: number, a: LaunchArgs): Promise<Running
     MINIO_IDENTITY_OPENID_CLAIM_NAME: a.claimName ?? 'groups',
     MINIO_IDENTITY_OPENID_SCOPES: 'openid,profile,email,groups',
   };
-  const child: ChildProcess = spawn(
-    bin,
-    ['server', '--quiet', '--address', `127.0.0.1:${port}`, '--certs-dir', a.certsDir, a.dataDir],
-    { env, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const args = ['server', '--quiet', '--address', `127.0.0.1:${port}`, '--certs-dir', a.certsDir, a.dataDir];
+  // setpriv (util-linux) execs MinIO with a parent-death signal, so a test process killed
+  // with SIGKILL does not leave MinIO running; the pid stays MinIO's.
+  const child: ChildProcess = SETPRIV
+    ? spawn(SETPRIV, ['--pdeathsig', 'TERM', '--', bin, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(bin, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const keep = (b: Buffer): void => {
     out = (out + b.toString('utf8')).slice(-8000);
@@ -171,7 +173,7 @@ async function launch(bin: string, port: number, a: LaunchArgs): Promise<Running
     }
     if (exited) {
       if (a.ownsDir) rmSync(a.base, { recursive: true, force: true });
-      const portTrouble = /address already in use|bind:/i.test(out);
+      const portTrouble = /already in use|bind:/i.test(out);
       throw new AppError(
         portTrouble ? 'STACK_MINIO_PORT' : 'STACK_MINIO_START',
         `MinIO exited during start-up (code ${exited.code ?? exited.signal}): ${out.trim().split('\n').slice(-5).join(' | ')}`,
