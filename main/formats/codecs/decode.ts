@@ -28,8 +28,8 @@ export function decodeJpeg(bytes: Uint8Array): RgbaImage {
     const img = jpeg.decode(bytes, {
       useTArray: true,
       formatAsRGBA: true,
-      maxResolutionInMP: 256,
-      maxMemoryUsageInMB: 1024,
+      maxResolutionInMP: 100,
+      maxMemoryUsageInMB: 600,
       ...(transform === 0 ? { colorTransform: false } : {}),
     });
     return { width: img.width, height: img.height, data: img.data };

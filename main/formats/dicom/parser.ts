@@ -154,8 +154,12 @@ function readElement(c: Cursor, explicit: boolean, depth: number, state: { count
   let vr: string;
   let length: number;
   if (group === 0xfffe) {
-    // Item or delimiter outside a sequence: a damaged or odd file.
+    // Item or delimiter outside a sequence (an odd writer): skip it.
     length = c.u32();
+    if (length !== 0xffffffff) {
+      if (c.pos + length > c.fileSize) throw corrupt('a stray DICOM item runs past the end of the file', start);
+      c.pos += length;
+    }
     return undefined;
   }
   if (explicit) {
