@@ -54,13 +54,18 @@ export async function completeLogin(page: Page, authorizationUrl: string, user: 
     page.on('request', onRequest);
   });
 
+  // The losing side of each race must not reject later unobserved (it would crash the test run).
+  const pageShows = (selector: string): Promise<'page' | 'timeout'> =>
+    page.waitForSelector(selector, { state: 'attached' }).then(
+      () => 'page' as const,
+      () => 'timeout' as const,
+    );
+
   const nav = page.goto(authorizationUrl, { waitUntil: 'commit' }).catch(() => undefined);
-  const first = await Promise.race([
-    callbackSeen,
-    page.waitForSelector('input[name=username], [data-oidc-error]', { state: 'attached' }).then(() => 'page' as const),
-  ]);
+  const first = await Promise.race([callbackSeen, pageShows('input[name=username], [data-oidc-error]')]);
   await nav;
-  if (first === 'callback') return;
+  if (first === 'callback' || reached) return;
+  if (first === 'timeout') throw new Error(`The identity provider's login page did not appear for ${authorizationUrl}.`);
   await throwIfErrorPage(page);
 
   if (opts.deny) {
@@ -70,11 +75,9 @@ export async function completeLogin(page: Page, authorizationUrl: string, user: 
     await page.fill('input[name=password]', user.password);
     await page.click('button[value=login]');
   }
-  const outcome = await Promise.race([
-    callbackSeen,
-    page.waitForSelector('[data-login-error], [data-oidc-error]', { state: 'attached' }).then(() => 'page' as const),
-  ]);
+  const outcome = await Promise.race([callbackSeen, pageShows('[data-login-error], [data-oidc-error]')]);
   if (outcome === 'callback' || reached) return;
+  if (outcome === 'timeout') throw new Error(`Sign-in as ${user.username}: the browser was not sent back to ${redirectUri}.`);
   await throwIfErrorPage(page);
   const msg = await page.textContent('[data-login-error]').catch(() => null);
   throw new Error(`Sign-in as ${user.username} failed at the identity provider: ${msg ?? 'unknown error'}`);

@@ -4,6 +4,9 @@
  * for Ctrl-C or SIGTERM and stops everything: MinIO, the IdP, and the temp folder unless --keep.
  *
  *   npm run stack -- [--ttl-id SECONDS] [--ttl-access SECONDS] [--ttl-refresh SECONDS] [--dir DIR] [--keep] [--no-shared]
+ *
+ * npm prints its own "> slide-workstation stack" banner on stdout; a script that reads the
+ * JSON line should use `npm run -s stack` or `node --import tsx test/stack/cli.ts`.
  */
 import { isAppError } from '../../main/common/errors.js';
 import { startStack, type StackOptions } from './stack.js';

@@ -55,6 +55,23 @@ describe('test identity provider', () => {
     }
   });
 
+  it('a second sign-in in the same browser reuses the IdP session without showing the form', async () => {
+    const { page, close } = await freshPage();
+    try {
+      await loginViaBrowser(page, idp.issuer, idp.clientId, bob);
+      let formShown = false;
+      // The login form is the only interaction page answered with 200; consent is a redirect.
+      page.on('response', (r) => {
+        if (r.request().isNavigationRequest() && r.request().method() === 'GET' && /\/interaction\/[^/]+$/.test(new URL(r.url()).pathname) && r.status() === 200) formShown = true;
+      });
+      const { tokens } = await loginViaBrowser(page, idp.issuer, idp.clientId, bob);
+      assert.equal(decodeJwt(tokens.id_token!).sub, 'bob');
+      assert.equal(formShown, false, 'no login form the second time');
+    } finally {
+      await close();
+    }
+  });
+
   it('rotates refresh tokens; a replayed one is refused and revokes the grant', async () => {
     const { page, close } = await freshPage();
     try {
