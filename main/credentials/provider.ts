@@ -207,6 +207,8 @@ export class StsWebIdentityProvider implements CredentialProvider {
     const obtainedAt = this.#now();
     const identity = result.identity || `${this.#o.sts.provider}:${user?.email ?? user?.sub ?? roleSessionName}`;
     log.info('storage credentials issued', {
+      // The key id is not a secret; storage audit logs name it, so support can correlate.
+      accessKeyId: result.credentials.accessKeyId,
       sessionName: roleSessionName,
       identity,
       expiresAt: result.credentials.expiration.toISOString(),

@@ -142,7 +142,7 @@ export function stsError(status: number, body: StsErrorBody): AppError {
   }
   // MinIO answers every refusal with InvalidParameterValue; only the message tells "no
   // policy for this user" (a valid token, no storage rights) from a bad token.
-  const noPolicy = /policies .*(are|is) (not )?defined|policy claim|no (valid )?polic/i.test(body.message ?? '');
+  const noPolicy = /policies .*(are|is) (not )?defined|claim missing|policy claim|no (valid )?polic/i.test(body.message ?? '');
   if (code === 'AccessDenied' || code === 'IDPRejectedClaim' || noPolicy || (status === 403 && code !== 'InvalidIdentityToken')) {
     return new AppError('STS_ACCESS_DENIED', ACCESS_DENIED_MESSAGE, {
       hint: 'IT: the storage token service accepted the sign-in but no storage role or policy applies to this user (group claim, role trust policy).',
