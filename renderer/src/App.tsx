@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from 'react';
-import type { ApiError, AppInfo, AuthState, CredentialsInfo } from '../../main/api/contract';
+import type { ApiError, AppInfo, AuthState, CredentialsInfo } from '../../main/api/contract.js';
 import { api, asApiError } from './api';
 import { ErrorPanel } from './components/ErrorPanel';
 import { Header } from './components/Header';

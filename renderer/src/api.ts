@@ -13,7 +13,7 @@ import {
   type ApiResult,
   type SerializedApiError,
   type WsiApi,
-} from '../../main/api/contract';
+} from '../../main/api/contract.js';
 
 declare global {
   interface Window {

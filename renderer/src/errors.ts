@@ -3,7 +3,7 @@
  * the error's code family, then the service's own message and hint, which are written
  * for people already. `action` says which button makes sense next to it.
  */
-import type { ApiError } from '../../main/api/contract';
+import type { ApiError } from '../../main/api/contract.js';
 
 export interface ErrorView {
   title: string;
@@ -37,7 +37,14 @@ export function describeError(err: ApiError, context: { uri?: string } = {}): Er
     return { title: bucket ? `Access denied to “${bucket}”` : 'Access denied', ...base };
   }
   if (has(code, 'UNREACHABLE', 'NETWORK', 'UNAVAILABLE', 'TIMEOUT', 'TRANSPORT')) {
-    return { title: code.startsWith('AUTH_') ? 'The sign-in service cannot be reached' : 'The service cannot be reached', ...base, action: 'retry' };
+    const title = code.startsWith('AUTH_')
+      ? 'The sign-in service cannot be reached'
+      : code.startsWith('STS_')
+        ? 'The storage sign-in service cannot be reached'
+        : code.startsWith('APP_')
+          ? 'The workstation is not answering'
+          : 'Storage cannot be reached right now';
+    return { title, ...base, action: 'retry' };
   }
   if (has(code, 'NOT_FOUND', 'NO_SUCH')) {
     return { title: 'Not found', ...base };

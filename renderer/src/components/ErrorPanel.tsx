@@ -1,4 +1,4 @@
-import type { ApiError } from '../../../main/api/contract';
+import type { ApiError } from '../../../main/api/contract.js';
 import { describeError } from '../errors';
 
 export function ErrorPanel(props: { error: ApiError; uri?: string; onSignIn?: () => void; onRetry?: () => void; testId?: string }) {

@@ -1,4 +1,4 @@
-import type { AuthState, CredentialsInfo } from '../../../main/api/contract';
+import type { AuthState, CredentialsInfo } from '../../../main/api/contract.js';
 import { formatTime } from '../format';
 
 export function Header(props: { organisation: string; state: AuthState; credentials: CredentialsInfo | null; onSignOut: () => void; busy: boolean }) {

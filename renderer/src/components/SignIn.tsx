@@ -1,4 +1,4 @@
-import { ApiError, type AuthState } from '../../../main/api/contract';
+import { ApiError, type AuthState } from '../../../main/api/contract.js';
 import { ErrorPanel } from './ErrorPanel';
 
 export function SignIn(props: { organisation: string; state: AuthState; demo: boolean; onSignIn: () => void }) {

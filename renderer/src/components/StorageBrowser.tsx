@@ -4,7 +4,7 @@
  * are listed dimmed so the user sees the folder as it is without mistaking them for slides.
  */
 import { useCallback, useEffect, useState } from 'react';
-import type { ApiError, StorageEntry } from '../../../main/api/contract';
+import type { ApiError, StorageEntry } from '../../../main/api/contract.js';
 import { api, asApiError } from '../api';
 import { crumbs, formatDate, formatSize } from '../format';
 import { ErrorPanel } from './ErrorPanel';
