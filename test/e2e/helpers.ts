@@ -7,11 +7,28 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, ConsoleMessage, Page } from 'playwright-core';
+import { build } from 'vite';
 import { startHeadless, type HeadlessApp } from '../../main/app/headless.js';
 import { completeLogin } from '../stack/browser-login.js';
 import type { DemoUser } from '../stack/idp.js';
 
-export const SCREENSHOTS = join(process.cwd(), 'test-results', 'screenshots');
+const ROOT = join(import.meta.dirname, '..', '..');
+export const SCREENSHOTS = join(ROOT, 'test-results', 'screenshots');
+
+let rendererBuild: Promise<string> | undefined;
+/**
+ * Build the renderer from the current sources into a folder of this test process (dist/
+ * is not in git, and test files running side by side must not empty each other's output).
+ */
+export function buildRenderer(): Promise<string> {
+  rendererBuild ??= (async () => {
+    const outDir = mkdtempSync(join(tmpdir(), 'wsi-e2e-renderer-'));
+    await build({ configFile: join(ROOT, 'renderer', 'vite.config.ts'), logLevel: 'warn', build: { outDir, emptyOutDir: true, sourcemap: false } });
+    process.once('exit', () => rmSync(outDir, { recursive: true, force: true }));
+    return outDir;
+  })();
+  return rendererBuild;
+}
 
 /** URLs the app asked the system browser to open, in order, with a way to wait for the next one. */
 export class SystemBrowser {
@@ -39,7 +56,8 @@ export interface AppUnderTest {
 export async function startAppUnderTest(browser: Browser, configFile: string): Promise<AppUnderTest> {
   const dataDir = mkdtempSync(join(tmpdir(), 'wsi-e2e-data-'));
   const system = new SystemBrowser();
-  const app = await startHeadless({ configFile, isolated: true, dataDir, openBrowser: system.open });
+  const rendererDir = await buildRenderer();
+  const app = await startHeadless({ configFile, isolated: true, dataDir, rendererDir, openBrowser: system.open });
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
   const consoleErrors: string[] = [];
