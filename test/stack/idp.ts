@@ -121,7 +121,9 @@ export async function startIdp(options: IdpOptions = {}): Promise<RunningIdp> {
     pkce: { required: () => true },
     features: {
       devInteractions: { enabled: false },
-      revocation: { enabled: true },
+      // Same rule as the default for public clients (only the client's own tokens), stated
+      // so oidc-provider does not print a notice on every revocation.
+      revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       userinfo: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,
