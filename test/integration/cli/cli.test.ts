@@ -1,0 +1,192 @@
+/**
+ * The CLI end to end on the real stack, run as a user runs it (`bin/slide-workstation.mjs`
+ * in a child process): `login --no-browser` (the test reads the printed address and signs
+ * in in Chromium), `whoami`, `ls`, `credentials --format credential_process` consumed by
+ * the AWS SDK's own credential_process provider to read an object from MinIO, `logout`
+ * (the refresh token is then refused by the provider and gone from disk), and a scan of
+ * the CLI's log file for every secret it handled.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { GetObjectCommand, S3Client as AwsS3 } from '@aws-sdk/client-s3';
+import { fromProcess } from '@aws-sdk/credential-provider-process';
+import type { Browser } from 'playwright-core';
+import { completeLogin, launchChromium } from '../../stack/browser-login.js';
+import { startStack, type RunningStack } from '../../stack/stack.js';
+
+const root = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
+const BIN = join(root, 'bin', 'slide-workstation.mjs');
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+describe('slide-workstation CLI on the real stack', () => {
+  let stack: RunningStack;
+  let browser: Browser;
+  let dir: string;
+  let config: string;
+  let logFile: string;
+  let dataDir: string;
+  const secretsSeen: string[] = [];
+
+  before(async () => {
+    stack = await startStack({ seedSharedTestdata: false });
+    browser = await launchChromium();
+    dir = mkdtempSync(join(tmpdir(), 'cli-test-'));
+    dataDir = join(dir, 'data');
+    logFile = join(dir, 'cli.log');
+    // The stack's settings, with the refresh token in an owner-only file in our own folder
+    // (a shared OS keyring would mix this test's sign-in with others').
+    const settings = JSON.parse(readFileSync(stack.configFile, 'utf8')) as Record<string, unknown>;
+    settings.secrets = { store: 'file' };
+    settings.paths = { data: dataDir, cache: join(dir, 'cache') };
+    config = join(dir, 'config.json');
+    writeFileSync(config, JSON.stringify(settings));
+  });
+  after(async () => {
+    await browser?.close();
+    await stack?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  function cli(args: string[], onStderr?: (text: string) => void): Promise<Run> {
+    return new Promise((resolvePromise, reject) => {
+      const child = spawn(process.execPath, [BIN, ...args, '--config', config], {
+        cwd: tmpdir(), // the bin must not depend on the working directory
+        env: { ...process.env, WSI_LOG_FILE: logFile, WSI_LOG_LEVEL: 'debug' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (b: Buffer) => (stdout += b.toString('utf8')));
+      child.stderr.on('data', (b: Buffer) => {
+        stderr += b.toString('utf8');
+        onStderr?.(stderr);
+      });
+      child.on('error', reject);
+      child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
+    });
+  }
+
+  const secretsFile = (): string => join(dataDir, 'secrets.json');
+  const alice = (): RunningStack['users'][number] => stack.users.find((u) => u.username === 'alice')!;
+
+  it('login --no-browser prints the address and completes when the browser comes back', async () => {
+    let loginStarted: Promise<void> | undefined;
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const run = await cli(['login', '--no-browser'], (text) => {
+      const url = /^(http:\/\/127\.0\.0\.1:\d+\/\S*code_challenge=\S+)$/m.exec(text)?.[1];
+      if (url && !loginStarted) loginStarted = completeLogin(page, url, alice());
+    });
+    await loginStarted;
+    await context.close();
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /Open this address in a browser/);
+    assert.match(run.stderr, /Signed in as Alice Pathologist <alice@demo-hospital\.test>/);
+    assert.ok(existsSync(secretsFile()), 'the sign-in is kept for the next run');
+    secretsSeen.push(...Object.values(JSON.parse(readFileSync(secretsFile(), 'utf8')) as Record<string, string>));
+  });
+
+  it('whoami shows the user and the identity storage sees, from the saved sign-in', async () => {
+    const run = await cli(['whoami', '--json']);
+    assert.equal(run.code, 0, run.stderr);
+    const who = JSON.parse(run.stdout) as { user: { email: string; groups: string[] }; storage: { sessionName: string; provider: string } };
+    assert.equal(who.user.email, 'alice@demo-hospital.test');
+    assert.deepEqual(who.user.groups, ['pathology']);
+    assert.equal(who.storage.sessionName, 'alice@demo-hospital.test');
+    assert.equal(who.storage.provider, 'minio');
+    const human = await cli(['whoami']);
+    assert.match(human.stdout, /User: +Alice Pathologist/);
+  });
+
+  it('ls lists the configured buckets, a folder, and refuses another group\'s bucket with exit code 4', async () => {
+    const roots = await cli(['ls']);
+    assert.equal(roots.code, 0, roots.stderr);
+    assert.match(roots.stdout, /s3:\/\/pathology-slides\//);
+    const top = await cli(['ls', 's3://pathology-slides/']);
+    assert.equal(top.code, 0, top.stderr);
+    assert.match(top.stdout, /DIR +demo\//);
+    assert.match(top.stdout, /README\.txt +\(not a slide\)/);
+    const demo = await cli(['ls', 's3://pathology-slides/demo/', '--json']);
+    const listing = JSON.parse(demo.stdout) as { entries: { name: string; slide?: boolean; size?: number }[] };
+    assert.ok(listing.entries.some((e) => e.slide && (e.size ?? 0) > 0));
+    const denied = await cli(['ls', 's3://research-slides/']);
+    assert.equal(denied.code, 4);
+    assert.match(denied.stderr, /^error SOURCE_ACCESS_DENIED: You do not have access to the folder s3:\/\/research-slides\//m);
+    assert.match(denied.stderr, /^hint: /m);
+    const bad = await cli(['ls', 'not-an-s3-address']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /SOURCE_BAD_URI/);
+  });
+
+  it('credential_process output feeds the AWS SDK, which reads an object from MinIO', async () => {
+    const run = await cli(['credentials', '--format', 'credential_process']);
+    assert.equal(run.code, 0, run.stderr);
+    const cp = JSON.parse(run.stdout) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(cp).sort(), ['AccessKeyId', 'Expiration', 'SecretAccessKey', 'SessionToken', 'Version']);
+    assert.equal(cp.Version, 1);
+    assert.ok(Date.parse(String(cp.Expiration)) > Date.now());
+    secretsSeen.push(String(cp.SecretAccessKey), String(cp.SessionToken));
+
+    const awsConfig = join(dir, 'aws-config');
+    const quote = (s: string): string => `"${s}"`;
+    writeFileSync(
+      awsConfig,
+      `[profile workstation]\ncredential_process = ${quote(process.execPath)} ${quote(BIN)} credentials --format credential_process --config ${quote(config)}\n`,
+    );
+    const s3 = new AwsS3({
+      endpoint: stack.s3Endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: fromProcess({ profile: 'workstation', configFilepath: awsConfig, filepath: join(dir, 'no-credentials-file') }),
+    });
+    try {
+      const obj = await s3.send(new GetObjectCommand({ Bucket: 'pathology-slides', Key: 'README.txt' }));
+      const text = await obj.Body!.transformToString();
+      assert.match(text, /Pathology archive \(pathology-slides\)/);
+    } finally {
+      s3.destroy();
+    }
+  });
+
+  it('logout revokes the refresh token at the provider and removes it from disk; then commands say to sign in', async () => {
+    const saved = JSON.parse(readFileSync(secretsFile(), 'utf8')) as Record<string, string>;
+    const refreshToken = (JSON.parse(saved['auth.refresh-token']!) as { refreshToken: string }).refreshToken;
+    secretsSeen.push(refreshToken);
+    const run = await cli(['logout']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /Signed out/);
+    assert.equal(existsSync(secretsFile()) && readFileSync(secretsFile(), 'utf8').includes(refreshToken), false, 'no refresh token on disk');
+
+    const discovery = (await (await fetch(`${stack.issuer}/.well-known/openid-configuration`)).json()) as { token_endpoint: string };
+    const refused = await fetch(discovery.token_endpoint, {
+      method: 'POST',
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: stack.clientId }),
+    });
+    assert.equal(refused.status, 400);
+    assert.equal(((await refused.json()) as { error: string }).error, 'invalid_grant');
+
+    const who = await cli(['whoami']);
+    assert.equal(who.code, 3);
+    assert.match(who.stderr, /error AUTH_NOT_SIGNED_IN/);
+    const creds = await cli(['credentials']);
+    assert.equal(creds.code, 3);
+    assert.equal(creds.stdout, '', 'nothing on stdout for a credential_process caller to mistake for credentials');
+  });
+
+  it('the CLI log holds none of the secrets it handled', () => {
+    const log = readFileSync(logFile, 'utf8');
+    assert.match(log, /storage credentials issued/);
+    assert.ok(secretsSeen.length >= 4);
+    for (const s of secretsSeen) assert.equal(log.includes(s), false, 'a secret reached the log');
+  });
+});
