@@ -49,3 +49,30 @@ describe('OME-TIFF tiles match tifffile', () => {
     });
   }
 });
+
+describe('LZW strips of a real file decode as Pillow/libtiff does', () => {
+  it('vectra-qptiff/small_vectra.qptiff channel 0, first and last strip', async () => {
+    const { parseTiff } = await import('../../../main/formats/tiff/parse.js');
+    const { gridOf, pieceRange, pieceSize } = await import('../../../main/formats/tiff/grid.js');
+    const { decodeRawTile } = await import('../../../main/formats/codecs/raw.js');
+    const path = `${TESTDATA}/vectra-qptiff/small_vectra.qptiff`;
+    const reader = new FileRangeReader(path);
+    try {
+      const identity = await reader.stat();
+      const head = (await reader.read([{ offset: 0, length: 1 << 18 }])).buffers[0]!;
+      const tiff = (await parseTiff(reader, head, identity.size))!;
+      const grid = gridOf(tiff.ifds[0]!);
+      assert.equal(tiff.ifds[0]!.compression, 5);
+      for (const row of [0, grid.rows - 1]) {
+        const range = (await pieceRange(tiff, grid, 0, row, 0))!;
+        const bytes = (await reader.read([range])).buffers[0]!;
+        const { width, height } = pieceSize(grid, row);
+        const raw = decodeRawTile({ compression: 5, predictor: tiff.ifds[0]!.number(317, 1), width, height, samplesPerPixel: 1, bitsPerSample: 8, littleEndian: tiff.littleEndian }, bytes);
+        const ref = await reference('pillow', path, [{ page: 0, x: 0, y: row * grid.tileHeight, w: width, h: height }]);
+        assert.ok(Buffer.from(raw).equals(Buffer.from(ref.data[0]!)), `strip ${row} differs`);
+      }
+    } finally {
+      await reader.close();
+    }
+  });
+});

@@ -4,6 +4,7 @@ usage: reference.py MODE FILE OUTDIR < requests.json
   openslide: [{"x","y","level","w","h"}] -> RGBA bytes of read_region
   dicom:     [{"frame"}]                 -> RGB/gray uint8 (YBR converted to RGB)
   tifffile:  [{"level","plane","x","y","w","h"}] -> samples of series 0 at that level (little-endian)
+  pillow:    [{"page","x","y","w","h"}]  -> samples of that TIFF page, decoded by Pillow/libtiff
 Writes OUTDIR/<i>.raw and prints a JSON list of shapes.
 """
 import json
@@ -63,6 +64,16 @@ def main():
                 a = a[r['plane']]
             a = a[r['y']:r['y'] + r['h'], r['x']:r['x'] + r['w']]
             a = np.ascontiguousarray(a.astype(a.dtype.newbyteorder('<')))
+            a.tofile(os.path.join(outdir, f'{i}.raw'))
+            shapes.append(list(a.shape))
+    elif mode == 'pillow':
+        # Pillow (libtiff) for compressions tifffile cannot decode without imagecodecs (LZW).
+        from PIL import Image
+        im = Image.open(path)
+        for i, r in enumerate(reqs):
+            im.seek(r['page'])
+            a = np.asarray(im.crop((r['x'], r['y'], r['x'] + r['w'], r['y'] + r['h'])))
+            a = np.ascontiguousarray(a)
             a.tofile(os.path.join(outdir, f'{i}.raw'))
             shapes.append(list(a.shape))
     print(json.dumps(shapes))
