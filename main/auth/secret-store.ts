@@ -163,7 +163,7 @@ interface KeyringBackend {
 }
 
 function keyringFailure(op: string, r: RunResult): AppError {
-  return new AppError('SECRETS_KEYRING_FAILED', `The system keyring refused to ${op} the saved sign-in.`, {
+  return new AppError('SECRETS_KEYRING_FAILED', `The system keyring could not ${op} the saved sign-in.`, {
     hint: 'Unlock the keyring (log out and in again), or ask IT to set secrets.store to "file".',
     details: { exitCode: r.code, stderr: r.stderr.slice(0, 300) },
   });
@@ -180,7 +180,7 @@ const linuxKeyring: KeyringBackend = {
   },
   async set(key, value) {
     const r = await run('secret-tool', ['store', `--label=${SERVICE} ${key}`, 'service', SERVICE, 'account', key], value);
-    if (r.code !== 0) throw keyringFailure('save', r);
+    if (r.code !== 0) throw keyringFailure('store', r);
   },
   async delete(key) {
     const r = await run('secret-tool', ['clear', 'service', SERVICE, 'account', key]);
@@ -203,7 +203,7 @@ const macKeyring: KeyringBackend = {
   },
   async set(key, value) {
     const r = await run('security', ['-i'], `add-generic-password -U -s ${securityQuote(SERVICE)} -a ${securityQuote(key)} -w ${securityQuote(value)}\n`);
-    if (r.code !== 0 || /error/i.test(r.stderr)) throw keyringFailure('save', r);
+    if (r.code !== 0 || /error/i.test(r.stderr)) throw keyringFailure('store', r);
   },
   async delete(key) {
     const r = await run('security', ['delete-generic-password', '-s', SERVICE, '-a', key]);
@@ -227,7 +227,7 @@ const windowsKeyring: KeyringBackend = {
   },
   async set(key, value) {
     const r = await powershell('$v.Add((New-Object Windows.Security.Credentials.PasswordCredential($in.s,$in.k,$in.p)))', { s: SERVICE, k: key, p: value });
-    if (r.code !== 0) throw keyringFailure('save', r);
+    if (r.code !== 0) throw keyringFailure('store', r);
   },
   async delete(key) {
     const r = await powershell("try{$v.Remove($v.Retrieve($in.s,$in.k))}catch{if($_.Exception.HResult -eq -2147023728){exit 0};throw}", { s: SERVICE, k: key });
