@@ -6,6 +6,9 @@ import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+// --outdir DIR: build elsewhere (the shell's wiring test bundles into a temp folder).
+const outIdx = process.argv.indexOf('--outdir');
+const outDir = outIdx >= 0 ? process.argv[outIdx + 1] : 'dist/electron';
 const common = {
   absWorkingDir: root,
   bundle: true,
@@ -21,7 +24,7 @@ await Promise.all([
   build({
     ...common,
     entryPoints: ['main/electron/main.ts'],
-    outfile: 'dist/electron/main.js',
+    outfile: `${outDir}/main.js`,
     format: 'esm',
     // Bundled CommonJS dependencies call require(); give the ES module a real one.
     banner: { js: "import { createRequire as __wsiCreateRequire } from 'node:module'; const require = __wsiCreateRequire(import.meta.url);" },
@@ -30,8 +33,8 @@ await Promise.all([
     ...common,
     entryPoints: ['preload/index.ts'],
     // Sandboxed preloads run as CommonJS with a restricted require (electron only).
-    outfile: 'dist/electron/preload.cjs',
+    outfile: `${outDir}/preload.cjs`,
     format: 'cjs',
   }),
 ]);
-console.log('built dist/electron/main.js and dist/electron/preload.cjs');
+console.log(`built ${outDir}/main.js and ${outDir}/preload.cjs`);
