@@ -119,6 +119,20 @@ describe('slide-workstation CLI on the real stack', () => {
     const demo = await cli(['ls', 's3://pathology-slides/demo/', '--json']);
     const listing = JSON.parse(demo.stdout) as { entries: { name: string; slide?: boolean; size?: number }[] };
     assert.ok(listing.entries.some((e) => e.slide && (e.size ?? 0) > 0));
+    const slide = listing.entries.find((e) => e.slide)!;
+
+    // The slide engine's commands over the same signed-in S3 access.
+    const info = await cli(['info', `s3://pathology-slides/demo/${slide.name}`]);
+    assert.equal(info.code, 0, info.stderr);
+    const descriptor = JSON.parse(info.stdout) as { levels: { width: number }[]; identity: { size: number } };
+    assert.ok(descriptor.levels.length > 1, 'a pyramid');
+    assert.equal(descriptor.identity.size, slide.size);
+    const tileFile = join(dir, 'tile.jpg');
+    const tile = await cli(['tile', `s3://pathology-slides/demo/${slide.name}`, '0', '0', '0', '-o', tileFile]);
+    assert.equal(tile.code, 0, tile.stderr);
+    const jpeg = readFileSync(tileFile);
+    assert.deepEqual([jpeg[0], jpeg[1], jpeg[jpeg.length - 2], jpeg[jpeg.length - 1]], [0xff, 0xd8, 0xff, 0xd9], 'a complete JPEG');
+
     const denied = await cli(['ls', 's3://research-slides/']);
     assert.equal(denied.code, 4);
     assert.match(denied.stderr, /^error SOURCE_ACCESS_DENIED: You do not have access to the folder s3:\/\/research-slides\//m);
