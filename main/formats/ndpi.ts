@@ -50,7 +50,10 @@ function detect(probe: FormatProbe): Detection {
 }
 
 function stripOf(ifd: TiffIfd, size: number): { offset: number; length: number } {
-  const offset = ifd.number(Tag.StripOffsets);
+  let offset = ifd.number(Tag.StripOffsets);
+  // Files over 4 GiB may also carry the offset's high 32 bits in tag 65324.
+  const high = ifd.number(Tag.NdpiOffsetHighBytes, 0);
+  if (offset !== undefined && high > 0 && offset < 2 ** 32 && offset + high * 2 ** 32 < size) offset += high * 2 ** 32;
   const length = ifd.number(Tag.StripByteCounts);
   if (ifd.numbers(Tag.StripOffsets)?.length !== 1 && ifd.entries.get(Tag.StripOffsets)?.count !== 1) {
     throw unsupported('ndpi-multistrip', 'NDPI levels stored in several strips are not supported yet.');
