@@ -54,11 +54,24 @@ export interface SlideHandle {
   readonly openedFrom: 'storage' | 'cache';
 }
 
-interface HandleState {
-  reader: RangeReader | undefined;
+/**
+ * A parsed slide, shared by every handle on the same object version and kept for a while
+ * after the last one closes: reopening (or a pin job resuming) does not parse again.
+ */
+interface Parsed {
+  key: string;
+  reader: RangeReader;
   slide: Promise<SlideReader> | undefined;
+  users: number;
+}
+
+interface HandleState {
+  parsed: Parsed | undefined;
   closed: boolean;
 }
+
+/** Parsed slides kept open with no handle on them. */
+const IDLE_PARSED = 4;
 
 export interface TileServiceStats {
   cache: ReturnType<TileCache['stats']>;
@@ -77,6 +90,7 @@ export class TileService {
   #ownWorkers: boolean;
   #handles = new WeakMap<SlideHandle, HandleState>();
   #open = new Set<SlideHandle>();
+  #parsed = new Map<string, Parsed>();
   #counts = { tilesFromCache: 0, tilesFromStorage: 0 };
 
   constructor(options: TileServiceOptions) {
@@ -97,18 +111,25 @@ export class TileService {
       return this.#offline(uri, err);
     }
     const known = this.cache.latestSlide(uri);
-    if (known) {
-      let identity: ObjectIdentity;
+    let identity: ObjectIdentity | undefined;
+    if (known || this.#hasParsed(uri)) {
       try {
         identity = await reader.stat(signal);
       } catch (err) {
         await reader.close().catch(() => undefined);
         return this.#offline(uri, err);
       }
+      const parsed = this.#parsed.get(parsedKey(uri, identity.etag));
+      if (parsed?.slide) {
+        await reader.close().catch(() => undefined);
+        const slide = await parsed.slide;
+        const record = this.cache.findSlide(uri, identity.etag) ?? this.cache.putSlide(uri, identity.etag, slide.descriptor).slide;
+        return this.#handle(uri, slide.descriptor, record?.id, parsed, false, 'cache');
+      }
       const same = this.cache.findSlide(uri, identity.etag);
       if (same?.descriptor) {
         log.debug('slide opened from cached descriptor', { uri });
-        return this.#handle(uri, same.descriptor, same.id, { reader, slide: undefined, closed: false }, false, 'cache');
+        return this.#handle(uri, same.descriptor, same.id, this.#share(parsedKey(uri, identity.etag), reader, undefined), false, 'cache');
       }
     }
     let slide: SlideReader;
@@ -121,19 +142,40 @@ export class TileService {
     }
     const descriptor = slide.descriptor;
     const { slide: record } = this.cache.putSlide(uri, descriptor.identity.etag, descriptor);
-    return this.#handle(uri, descriptor, record?.id, { reader, slide: Promise.resolve(slide), closed: false }, false, 'storage');
+    return this.#handle(uri, descriptor, record?.id, this.#share(parsedKey(uri, descriptor.identity.etag), reader, Promise.resolve(slide)), false, 'storage');
+  }
+
+  #hasParsed(uri: string): boolean {
+    for (const p of this.#parsed.values()) if (p.key.startsWith(`${uri}\u0000`)) return true;
+    return false;
+  }
+
+  #share(key: string, reader: RangeReader, slide: Promise<SlideReader> | undefined): Parsed {
+    const old = this.#parsed.get(key);
+    if (old && old.users === 0) void this.#closeParsed(old);
+    const parsed: Parsed = { key, reader, slide, users: 0 };
+    this.#parsed.set(key, parsed);
+    return parsed;
+  }
+
+  async #closeParsed(p: Parsed): Promise<void> {
+    if (this.#parsed.get(p.key) === p) this.#parsed.delete(p.key);
+    const slide = await p.slide?.catch(() => undefined);
+    if (slide) await slide.close().catch(() => undefined);
+    else await p.reader.close().catch(() => undefined);
   }
 
   #offline(uri: string, err: unknown): SlideHandle {
     const cached = isNetworkError(err) ? this.cache.latestSlide(uri) : undefined;
     if (!cached?.descriptor) throw err;
     log.info('storage unreachable; slide opened from the cache', { uri, cause: err });
-    return this.#handle(uri, cached.descriptor, cached.id, { reader: undefined, slide: undefined, closed: false }, true, 'cache');
+    return this.#handle(uri, cached.descriptor, cached.id, undefined, true, 'cache');
   }
 
-  #handle(uri: string, descriptor: SlideDescriptor, cacheId: number | undefined, state: HandleState, offline: boolean, openedFrom: 'storage' | 'cache'): SlideHandle {
+  #handle(uri: string, descriptor: SlideDescriptor, cacheId: number | undefined, parsed: Parsed | undefined, offline: boolean, openedFrom: 'storage' | 'cache'): SlideHandle {
     const handle: SlideHandle = Object.freeze({ uri, descriptor, cacheId, offline, openedFrom });
-    this.#handles.set(handle, state);
+    if (parsed) parsed.users += 1;
+    this.#handles.set(handle, { parsed, closed: false });
     this.#open.add(handle);
     return handle;
   }
@@ -168,14 +210,14 @@ export class TileService {
   }
 
   #slideReader(handle: SlideHandle, state: HandleState, signal: AbortSignal | undefined): Promise<SlideReader> {
-    if (!state.reader) throw offlineMiss(handle);
-    const reader = state.reader;
-    state.slide ??= this.#opener()(this.#scheduled(reader), {}).catch((err: unknown) => {
-      state.slide = undefined;
+    const parsed = state.parsed;
+    if (!parsed) throw offlineMiss(handle);
+    parsed.slide ??= this.#opener()(this.#scheduled(parsed.reader), {}).catch((err: unknown) => {
+      parsed.slide = undefined;
       throw err;
     });
     throwIfAborted(signal);
-    return state.slide;
+    return parsed.slide;
   }
 
   /**
@@ -201,7 +243,7 @@ export class TileService {
       if (handle.cacheId !== undefined) this.cache.putTile(handle.cacheId, key, null);
       return null;
     }
-    const source = location.source ?? state.reader!;
+    const source = location.source ?? state.parsed!.reader;
     const buffers = await this.scheduler.read(source, location.ranges, { priority: options.priority ?? 'visible', ...(signal ? { signal } : {}) });
     this.cache.recordFetched(buffers.reduce((n, b) => n + b.length, 0));
     const tile = await this.#assemble(slide, location, buffers);
@@ -234,17 +276,26 @@ export class TileService {
     if (!state || state.closed) return;
     state.closed = true;
     this.#open.delete(handle);
-    const slide = await state.slide?.catch(() => undefined);
-    if (slide) await slide.close().catch(() => undefined);
-    else await state.reader?.close().catch(() => undefined);
+    const parsed = state.parsed;
+    if (!parsed || --parsed.users > 0) return;
+    // Keep a few idle parsed slides for quick reopening; close the oldest beyond that.
+    this.#parsed.delete(parsed.key);
+    this.#parsed.set(parsed.key, parsed);
+    const idle = [...this.#parsed.values()].filter((p) => p.users === 0);
+    for (const p of idle.slice(0, Math.max(0, idle.length - IDLE_PARSED))) await this.#closeParsed(p);
   }
 
   /** Close every slide and the worker pool (if the service made it). The cache stays open: its owner closes it. */
   async close(): Promise<void> {
     await Promise.all([...this.#open].map((h) => this.closeSlide(h)));
+    await Promise.all([...this.#parsed.values()].map((p) => this.#closeParsed(p)));
     this.cache.flush();
     if (this.#ownWorkers) await this.workers.close();
   }
+}
+
+function parsedKey(uri: string, etag: string | undefined): string {
+  return `${uri}\u0000${etag ?? ''}`;
 }
 
 function checkRange(d: SlideDescriptor, level: number, col: number, row: number, plane: number): void {
