@@ -27,8 +27,8 @@ export interface Harness {
   dataDir: string;
   /** URLs given to openBrowser, in order. */
   opened: string[];
-  /** What the "system browser" did with each, to await before asserting on it. */
-  browsing: Array<Promise<void>>;
+  /** What the "system browser" did with each: resolves undefined, or with its error. */
+  browsing: Array<Promise<unknown>>;
   dispose(): Promise<void>;
 }
 
@@ -41,7 +41,7 @@ export function makeService(
   const dataDir = extra.dataDir ?? mkdtempSync(join(tmpdir(), 'auth-data-'));
   const store = new FileSecretStore(dataDir);
   const opened: string[] = [];
-  const browsing: Array<Promise<void>> = [];
+  const browsing: Array<Promise<unknown>> = [];
   const { auth, dataDir: _d, ...rest } = extra;
   const service = new AuthService({
     auth: authSettings(issuer, auth),
@@ -50,7 +50,7 @@ export function makeService(
     openBrowser: async (url) => {
       opened.push(url);
       const p = browse(url);
-      browsing.push(p.catch(() => undefined));
+      browsing.push(p.then(() => undefined, (e: unknown) => e));
       await p;
     },
     ...rest,
@@ -87,7 +87,17 @@ export async function freshPage(): Promise<Page> {
 /** The "system browser" signs in as `user` (or presses Cancel). */
 export function loginAs(user: DemoUser, opts: { deny?: boolean } = {}): (url: string) => Promise<void> {
   return async (url) => {
-    if (!url.includes('/auth?')) return; // the end-session page: nothing to do in these tests
+    if (url.includes('/session/end')) {
+      // RP-initiated logout: the IdP's page signs out by itself and then says so.
+      const page = await freshPage();
+      try {
+        await page.goto(url);
+        await page.waitForSelector('[data-signed-out]', { state: 'attached' });
+      } finally {
+        await page.context().close();
+      }
+      return;
+    }
     const page = await freshPage();
     // Not awaited by the service: the callback arrives through the loopback listener.
     completeLogin(page, url, user, opts)

@@ -77,7 +77,14 @@ test('happy path: sign in as alice, restore silently in a new app, sign out revo
   assert.ok(!JSON.stringify(h.service.state()).includes(refresh));
 
   // A second app start: the refresh token in the store gives a silent sign-in, no browser.
-  const h2 = makeService(idp.issuer, async () => assert.fail('restore must not open a browser'), { dataDir: h.dataDir });
+  const h2 = makeService(
+    idp.issuer,
+    async (url) => {
+      assert.ok(url.includes('/session/end'), 'restore must not open a browser to sign in');
+      await loginAs(alice)(url);
+    },
+    { dataDir: h.dataDir },
+  );
   t.after(() => h2.dispose());
   const restored = await h2.service.restore();
   assert.equal(restored.status, 'signed-in', JSON.stringify(restored.error));
@@ -91,11 +98,6 @@ test('happy path: sign in as alice, restore silently in a new app, sign out revo
   const userinfo = await oidc.fetchUserInfo(await providerConfig(idp.issuer), acc2, 'alice');
   assert.equal(userinfo.sub, 'alice');
 
-  // The first instance's refresh token was rotated away by the second: its renewal ends its session.
-  await assert.rejects(h.service.getIdToken({ forceRefresh: true }), (e: Error & { code?: string }) => e.code === 'AUTH_SESSION_EXPIRED');
-  assert.equal(h.service.state().status, 'signed-out');
-  assert.equal(h.service.state().error?.code, 'AUTH_SESSION_EXPIRED');
-
   // Sign out: revoke at the provider, RP-initiated logout opened, secret wiped.
   const out = await h2.service.signOut();
   assert.equal(out.status, 'signed-out');
@@ -104,11 +106,19 @@ test('happy path: sign in as alice, restore silently in a new app, sign out revo
   assert.ok(endSession, 'the end-session URL was opened');
   assert.equal(new URL(endSession).searchParams.get('client_id'), 'pathology-desktop');
   assert.ok(new URL(endSession).searchParams.get('id_token_hint'));
+  // Chromium reached the IdP's "signed out" page (loginAs waits for it).
+  assert.deepEqual(await Promise.all(h2.browsing), [undefined]);
   const cfg = await providerConfig(idp.issuer);
   await assert.rejects(oidc.refreshTokenGrant(cfg, rotated), (e: unknown) => e instanceof oidc.ResponseBodyError && e.error === 'invalid_grant');
   await assert.rejects(oidc.fetchUserInfo(cfg, acc2, 'alice'), 'the access token was revoked too');
   await assertNoTokens(h2, assert);
   assert.deepEqual(filesContaining(h.dataDir, tokens), [], 'no token remains on disk');
+
+  // The first instance still holds the refresh token the second rotated away, and the
+  // grant is revoked: its next renewal ends its session with a clear error.
+  await assert.rejects(h.service.getIdToken({ forceRefresh: true }), (e: Error & { code?: string }) => e.code === 'AUTH_SESSION_EXPIRED');
+  assert.equal(h.service.state().status, 'signed-out');
+  assert.equal(h.service.state().error?.code, 'AUTH_SESSION_EXPIRED');
 
   // No token reached the log of the whole run.
   const logText = readFileSync(logFile, 'utf8');
