@@ -1,0 +1,162 @@
+/**
+ * A rectangle of one level as RGBA pixels, composited from tiles (the CLI `region`
+ * command, pixel checks against OpenSlide, thumbnails), and a PNG encoder for it.
+ *
+ * Tiles come through the TileService (so the cache and scheduler apply) and are decoded
+ * in the worker pool. Pixels outside the slide are transparent black, as OpenSlide's
+ * read_region gives them. Fluorescence slides: the chosen channels are tinted with
+ * their colour and added.
+ *
+ * Error codes: TILE_REGION_INVALID, TILE_REGION_TOO_LARGE.
+ */
+import { promisify } from 'node:util';
+import { crc32, deflate } from 'node:zlib';
+import { AppError, throwIfAborted } from '../common/errors.js';
+import type { RgbaImage } from '../formats/codecs/decode.js';
+import type { EncodedTile } from '../formats/types.js';
+import type { SlideHandle, TileService } from './service.js';
+
+export type { RgbaImage };
+
+export interface RegionRequest {
+  level: number;
+  /** Top-left corner in this level's pixels. */
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  /** Channel planes to composite ('channels' slides). Default: all. */
+  channels?: number[];
+  signal?: AbortSignal;
+}
+
+/** 64 Mpx = 256 MB of RGBA: the most one call may allocate. */
+export const MAX_REGION_PIXELS = 64 * 1024 * 1024;
+/** Tiles fetched and decoded at once: bounds memory whatever the region size. */
+const WINDOW = 8;
+
+const DECODE_MODULE = new URL(`../formats/codecs/decode.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url).href;
+const DEFAULT_TINTS = ['#0000ff', '#00ff00', '#ff0000', '#ff00ff', '#00ffff', '#ffff00', '#ffffff'];
+
+export async function readRegion(service: TileService, slide: SlideHandle, req: RegionRequest): Promise<RgbaImage> {
+  const d = slide.descriptor;
+  const level = d.levels[req.level];
+  const { x, y, width, height } = req;
+  if (!level || ![x, y, width, height].every(Number.isInteger) || width <= 0 || height <= 0) {
+    throw new AppError('TILE_REGION_INVALID', `The region ${width}×${height} at ${x},${y} of level ${req.level} is not valid for this slide.`, {
+      hint: `Levels 0–${d.levels.length - 1}; width and height must be positive whole numbers.`,
+      details: { level: req.level, x, y, width, height },
+    });
+  }
+  if (width * height > MAX_REGION_PIXELS) {
+    throw new AppError('TILE_REGION_TOO_LARGE', `A ${width}×${height} region is too large to read at once (limit ${MAX_REGION_PIXELS / 1024 / 1024} megapixels).`, {
+      hint: 'Read a smaller region, or a lower-resolution level.',
+    });
+  }
+  const out = new Uint8Array(width * height * 4);
+  const channels = d.pixelKind === 'channels' ? (req.channels ?? d.channels.map((_, i) => i)) : [0];
+  const c0 = Math.max(0, Math.floor(x / level.tileWidth));
+  const r0 = Math.max(0, Math.floor(y / level.tileHeight));
+  const c1 = Math.min(level.columns - 1, Math.floor((x + width - 1) / level.tileWidth));
+  const r1 = Math.min(level.rows - 1, Math.floor((y + height - 1) / level.tileHeight));
+  const jobs: { col: number; row: number; plane: number }[] = [];
+  for (let row = r0; row <= r1; row++) for (let col = c0; col <= c1; col++) for (const plane of channels) jobs.push({ col, row, plane });
+
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < jobs.length) {
+      throwIfAborted(req.signal);
+      const { col, row, plane } = jobs[next++]!;
+      const tile = await service.getTile(slide, req.level, col, row, plane, { priority: 'visible', ...(req.signal ? { signal: req.signal } : {}) });
+      if (!tile) continue;
+      const rgba = await decode(service, tile, req.signal);
+      const tint = d.pixelKind === 'channels' ? parseColour(d.channels[plane]?.color ?? DEFAULT_TINTS[plane % DEFAULT_TINTS.length]!) : undefined;
+      blit(out, width, height, rgba, col * level.tileWidth - x, row * level.tileHeight - y, Math.min(level.tileWidth, level.width - col * level.tileWidth), Math.min(level.tileHeight, level.height - row * level.tileHeight), tint);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(WINDOW, jobs.length) }, lane));
+  return { width, height, data: out };
+}
+
+function decode(service: TileService, tile: EncodedTile, signal: AbortSignal | undefined): Promise<RgbaImage> {
+  // Copy into a fresh buffer we can transfer (cache blobs may share a pool with other tiles).
+  const bytes = new Uint8Array(tile.bytes);
+  return service.workers.run<RgbaImage>(DECODE_MODULE, 'decodeTileToRgba', [{ ...tile, bytes }], { transfer: [bytes.buffer], ...(signal ? { signal } : {}) });
+}
+
+/**
+ * Copy the valid part of a decoded tile (tiles at the right/bottom edge are padded) into
+ * the output at (dx, dy), clipped to the output. With a tint, add the tile's grey value
+ * times the tint (fluorescence compositing); otherwise copy.
+ */
+function blit(out: Uint8Array, ow: number, oh: number, tile: RgbaImage, dx: number, dy: number, validW: number, validH: number, tint: [number, number, number] | undefined): void {
+  const w = Math.min(validW, tile.width);
+  const h = Math.min(validH, tile.height);
+  const sx0 = Math.max(0, -dx);
+  const sy0 = Math.max(0, -dy);
+  const sx1 = Math.min(w, ow - dx);
+  const sy1 = Math.min(h, oh - dy);
+  if (sx1 <= sx0 || sy1 <= sy0) return;
+  for (let sy = sy0; sy < sy1; sy++) {
+    const src = (sy * tile.width + sx0) * 4;
+    const dst = ((sy + dy) * ow + sx0 + dx) * 4;
+    const n = (sx1 - sx0) * 4;
+    if (!tint) {
+      out.set(tile.data.subarray(src, src + n), dst);
+      continue;
+    }
+    for (let i = 0; i < n; i += 4) {
+      const v = tile.data[src + i]! / 255;
+      out[dst + i] = Math.min(255, out[dst + i]! + v * tint[0]);
+      out[dst + i + 1] = Math.min(255, out[dst + i + 1]! + v * tint[1]);
+      out[dst + i + 2] = Math.min(255, out[dst + i + 2]! + v * tint[2]);
+      out[dst + i + 3] = 255;
+    }
+  }
+}
+
+function parseColour(hex: string): [number, number, number] {
+  const m = /^#?([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(hex);
+  return m ? [parseInt(m[1]!, 16), parseInt(m[2]!, 16), parseInt(m[3]!, 16)] : [255, 255, 255];
+}
+
+const deflateAsync = promisify(deflate);
+
+/**
+ * PNG (8-bit RGB, or RGBA with `alpha`) without native dependencies. Compression runs
+ * on libuv's thread pool, so a large region does not hold the event loop.
+ */
+export async function encodePng(image: RgbaImage, options: { alpha?: boolean } = {}): Promise<Uint8Array> {
+  const { width, height, data } = image;
+  const channels = options.alpha ? 4 : 3;
+  const stride = width * channels + 1;
+  const raw = Buffer.alloc(stride * height);
+  for (let yy = 0; yy < height; yy++) {
+    const row = yy * stride; // filter byte 0 (None) at raw[row]
+    if (channels === 4) {
+      raw.set(data.subarray(yy * width * 4, (yy + 1) * width * 4), row + 1);
+    } else {
+      for (let xx = 0, s = yy * width * 4, d = row + 1; xx < width; xx++, s += 4, d += 3) {
+        raw[d] = data[s]!;
+        raw[d + 1] = data[s + 1]!;
+        raw[d + 2] = data[s + 2]!;
+      }
+    }
+  }
+  const idat = await deflateAsync(raw, { level: 6 });
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8;
+  ihdr[9] = channels === 4 ? 6 : 2;
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', Buffer.alloc(0))]);
+}
+
+function chunk(type: string, body: Buffer): Buffer {
+  const head = Buffer.alloc(8);
+  head.writeUInt32BE(body.length, 0);
+  head.write(type, 4, 'ascii');
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), body])) >>> 0, 0);
+  return Buffer.concat([head, body, crc]);
+}
