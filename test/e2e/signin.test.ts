@@ -7,6 +7,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
+import { createServer } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { launchChromium } from '../stack/browser-login.js';
 import { startStack, type RunningStack } from '../stack/stack.js';
 import { entryNames, screenshot, signIn, startAppUnderTest, type AppUnderTest } from './helpers.js';
@@ -36,6 +40,16 @@ describe('sign-in and storage browser (headless host, real Chromium, real stack)
     await t.page.getByTestId('signin-screen').waitFor();
     assert.equal(await t.page.getByTestId('signin-button').textContent(), 'Sign in with Demo Hospital');
     await screenshot(t.page, '01-signin');
+  });
+
+  test('cancelling the sign-in returns to the sign-in screen and says so', async () => {
+    const opened = t.system.next();
+    await t.page.getByTestId('signin-button').click();
+    await t.page.getByTestId('waiting-screen').waitFor();
+    await opened;
+    await t.page.getByTestId('cancel-signin').click();
+    await t.page.getByTestId('signin-screen').waitFor();
+    assert.equal(await t.page.getByTestId('signin-error').getByTestId('error-title').textContent(), 'Sign-in cancelled');
   });
 
   test('alice signs in in the system browser and sees the pathology archive', async () => {
@@ -127,5 +141,36 @@ describe('sign-in and storage browser (headless host, real Chromium, real stack)
     await screenshot(t.page, '06-carol-no-rights');
     await t.page.getByTestId('signout-button').click();
     await t.page.getByTestId('signin-screen').waitFor();
+  });
+});
+
+describe('an unreachable identity provider', () => {
+  test('is reported in words, and the sign-in button stays to try again', async () => {
+    // A port that was just free: nothing answers there.
+    const port = await new Promise<number>((resolve) => {
+      const srv = createServer().listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as { port: number }).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'wsi-e2e-down-'));
+    const config = join(dir, 'config.json');
+    writeFileSync(config, JSON.stringify({ organisation: { name: 'Offline Hospital' }, auth: { issuer: `http://127.0.0.1:${port}`, allowInsecureIssuer: true } }));
+    const browser = await launchChromium();
+    let t: AppUnderTest | undefined;
+    try {
+      t = await startAppUnderTest(browser, config);
+      await t.page.getByTestId('signin-button').click();
+      const error = t.page.getByTestId('signin-error');
+      await error.waitFor();
+      assert.equal(await error.getByTestId('error-title').textContent(), 'The sign-in service cannot be reached');
+      assert.equal(t.system.opened.length, 0, 'no browser was opened');
+      assert.equal(await t.page.getByTestId('signin-button').isEnabled(), true);
+      await screenshot(t.page, '07-provider-unreachable');
+    } finally {
+      await t?.close();
+      await browser.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
