@@ -69,12 +69,14 @@ describe('credential renewal with short lifetimes', () => {
     const s3 = new S3Client({ endpoint: stack.s3Endpoint, region: 'us-east-1', forcePathStyle: true, credentials: skewed });
     try {
       const first = await skewed.get();
-      assert.equal(skewed.stsCalls, 1);
+      // (Counted from here: the first exchange may itself have needed a second try when the
+      // ID token it used expired on the way, which is not what this test is about.)
+      const callsBefore = skewed.stsCalls;
       await sleep(Math.max(0, first.expiration.getTime() - Date.now()) + 1500);
       const readers = Array.from({ length: 6 }, () => s3.rangeReader('s3://pathology-slides/README.txt'));
       const results = await Promise.all(readers.map((r, i) => r.read([{ offset: i, length: 8 }])));
       for (const [i, r] of results.entries()) assert.equal(r.buffers[0]!.length, 8, `read ${i}`);
-      assert.equal(skewed.stsCalls, 2, 'one shared renewal for six refused requests');
+      assert.equal(skewed.stsCalls - callsBefore, 1, 'one shared renewal for six refused requests');
       const now = await skewed.get();
       assert.notEqual(now.accessKeyId, first.accessKeyId);
       assert.ok(now.expiration.getTime() > first.expiration.getTime());
