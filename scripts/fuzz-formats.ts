@@ -3,7 +3,7 @@
  * (in memory; nothing is written) and checks that every case ends in a valid open or an
  * AppError with a FORMAT_* / SOURCE_* code: never a crash, a hang or a foreign exception.
  *
- *   npx tsx scripts/fuzz-formats.ts --cases 10000 [--seed 1]
+ *   npx tsx scripts/fuzz-formats.ts --cases 10000 [--seed 1] [--slow MS: list cases slower than MS]
  *
  * Mutations aim at the structures parsers trust: bytes inside TIFF directories, counts
  * and offsets set near 2^32 or past the end, IFD links turned into loops, tile byte counts
@@ -234,6 +234,7 @@ async function main(): Promise<void> {
   };
   const cases = arg('--cases', 1000);
   const baseSeed = arg('--seed', 1);
+  const slowMs = arg('--slow', Infinity);
   const seeds = await loadSeeds();
   const counts = new Map<string, number>();
   const failures: CaseResult[] = [];
@@ -245,6 +246,7 @@ async function main(): Promise<void> {
     counts.set(res.outcome, (counts.get(res.outcome) ?? 0) + 1);
     if (!res.ok) failures.push({ ...res, detail: `case ${i}: ${res.detail}` });
     maxMs = Math.max(maxMs, res.ms);
+    if (res.ms > slowMs) console.error(`slow case ${i}: ${Math.round(res.ms)} ms ${res.seed} ${res.label} → ${res.outcome}`);
     maxRss = Math.max(maxRss, process.memoryUsage().rss);
   }
   const summary = {
