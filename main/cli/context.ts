@@ -10,6 +10,7 @@ import { StsWebIdentityProvider } from '../credentials/index.js';
 import { S3Client } from '../sources/s3.js';
 import { resolveReader } from '../sources/resolve.js';
 import type { FetchLike, RangeReader } from '../sources/types.js';
+import { acquireSessionLock } from './session-lock.js';
 
 export interface CliIo {
   out: (text: string) => void;
@@ -32,6 +33,7 @@ export class CliContext {
   #auth: Promise<AuthService> | undefined;
   #credentials: StsWebIdentityProvider | undefined;
   #s3: S3Client | undefined;
+  #unlock: (() => Promise<void>) | undefined;
 
   constructor(o: CliContextOptions) {
     this.#o = o;
@@ -67,6 +69,8 @@ export class CliContext {
   auth(): Promise<AuthService> {
     this.#auth ??= (async () => {
       const s = this.configured();
+      // Held until dispose(): restoring and any later refresh rotate the saved token.
+      this.#unlock = await acquireSessionLock(s.paths.data);
       const auth = new AuthService({
         auth: s.auth,
         organisation: s.organisation.name,
@@ -124,5 +128,6 @@ export class CliContext {
   async dispose(): Promise<void> {
     this.#credentials?.dispose();
     if (this.#auth) (await this.#auth.catch(() => undefined))?.dispose();
+    await this.#unlock?.();
   }
 }

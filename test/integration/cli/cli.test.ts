@@ -104,8 +104,6 @@ describe('slide-workstation CLI on the real stack', () => {
     assert.deepEqual(who.user.groups, ['pathology']);
     assert.equal(who.storage.sessionName, 'alice@demo-hospital.test');
     assert.equal(who.storage.provider, 'minio');
-    const human = await cli(['whoami']);
-    assert.match(human.stdout, /User: +Alice Pathologist/);
   });
 
   it('ls lists the configured buckets, a folder, and refuses another group\'s bucket with exit code 4', async () => {
@@ -137,9 +135,6 @@ describe('slide-workstation CLI on the real stack', () => {
     assert.equal(denied.code, 4);
     assert.match(denied.stderr, /^error SOURCE_ACCESS_DENIED: You do not have access to the folder s3:\/\/research-slides\//m);
     assert.match(denied.stderr, /^hint: /m);
-    const bad = await cli(['ls', 'not-an-s3-address']);
-    assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /SOURCE_BAD_URI/);
   });
 
   it('credential_process output feeds the AWS SDK, which reads an object from MinIO', async () => {
@@ -172,6 +167,15 @@ describe('slide-workstation CLI on the real stack', () => {
     }
   });
 
+  it('parallel credential_process calls (aws-cli, rclone) do not burn the rotating refresh token', async () => {
+    // The IdP rotates refresh tokens and revokes the grant when a used one is presented
+    // again; two processes restoring the same saved sign-in at once must take turns.
+    const runs = await Promise.all([1, 2].map(() => cli(['credentials'])));
+    for (const r of runs) assert.equal(r.code, 0, r.stderr);
+    const after = await cli(['whoami', '--no-storage']);
+    assert.equal(after.code, 0, `still signed in: ${after.stderr}`);
+  });
+
   it('logout revokes the refresh token at the provider and removes it from disk; then commands say to sign in', async () => {
     const saved = JSON.parse(readFileSync(secretsFile(), 'utf8')) as Record<string, string>;
     const refreshToken = (JSON.parse(saved['auth.refresh-token']!) as { refreshToken: string }).refreshToken;
@@ -189,11 +193,9 @@ describe('slide-workstation CLI on the real stack', () => {
     assert.equal(refused.status, 400);
     assert.equal(((await refused.json()) as { error: string }).error, 'invalid_grant');
 
-    const who = await cli(['whoami']);
-    assert.equal(who.code, 3);
-    assert.match(who.stderr, /error AUTH_NOT_SIGNED_IN/);
     const creds = await cli(['credentials']);
     assert.equal(creds.code, 3);
+    assert.match(creds.stderr, /^error AUTH_NOT_SIGNED_IN: You are not signed in\.\nhint: .*login/m);
     assert.equal(creds.stdout, '', 'nothing on stdout for a credential_process caller to mistake for credentials');
   });
 

@@ -60,3 +60,10 @@ test('runCli: help, unknown command, and errors as "error CODE: message" + hint 
   assert.equal(await runCli(['credentials', '--format', 'xml'], { io: cap }), 2);
   assert.match(io.err, /Unknown format "xml"/);
 });
+
+test('runCli: a malformed S3 address is a usage error (exit 2), before any sign-in', async () => {
+  let err = '';
+  const io = { out: () => undefined, err: (t: string) => void (err += t) };
+  assert.equal(await runCli(['ls', 's3:///no-bucket'], { io }), 2);
+  assert.match(err, /^error SOURCE_BAD_URI: "s3:\/\/\/no-bucket" is not an S3 address\.\nhint: Write it as s3:\/\/bucket/m);
+});
