@@ -5,6 +5,7 @@
 // settings (no --config and nothing configured) the headless host starts the built-in
 // demo environment; the Electron app does the same through its own main process.
 import { spawn, spawnSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -43,11 +44,38 @@ function electronBinary() {
 
 run(process.execPath, [fileURLToPath(new URL('../node_modules/vite/bin/vite.js', import.meta.url)), 'build', '--config', 'renderer/vite.config.ts', '--logLevel', 'warn'], 'Building the user interface');
 
+/** Whether settings name an identity provider (user settings or IT policy), as the app reads them. */
+function configured() {
+  const probe = "import('./main/config/index.ts').then((c) => process.stdout.write(String(c.isConfigured(c.loadSettings().settings))))";
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', probe], { cwd: root, encoding: 'utf8' });
+  return r.stdout.trim() === 'true';
+}
+
+/** The demo environment in a child process; resolves with its settings file once it is up. */
+function startDemoStack() {
+  console.error('No sign-in service is configured: starting the built-in demo environment (identity provider + MinIO)…');
+  const stack = spawn(process.execPath, ['--import', 'tsx', 'test/stack/cli.ts'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    stack.once('exit', (code) => reject(new Error(`the demo environment stopped (exit ${code})`)));
+    createInterface({ input: stack.stdout }).once('line', (line) => {
+      const info = JSON.parse(line);
+      console.error(`Demo users: ${info.users.map((u) => `${u.username} / ${u.password}`).join(', ')}`);
+      resolve({ stack, config: info.config });
+    });
+  });
+}
+
 const electron = headlessAsked ? { reason: 'headless mode was asked for' } : electronBinary();
 let child;
+let demo;
 if (electron.path) {
   run(process.execPath, ['scripts/build-electron.mjs'], 'Building the Electron main process');
-  child = spawn(electron.path, ['.', ...passArgs], { cwd: root, stdio: 'inherit' });
+  const electronArgs = ['.', ...passArgs];
+  if (!passArgs.includes('--config') && !passArgs.some((a) => a.startsWith('--config=')) && !configured()) {
+    demo = await startDemoStack();
+    electronArgs.push('--config', demo.config);
+  }
+  child = spawn(electron.path, electronArgs, { cwd: root, stdio: 'inherit' });
 } else {
   if (!headlessAsked) {
     console.error(`The Electron runtime is not installed: ${electron.reason}.`);
@@ -57,4 +85,11 @@ if (electron.path) {
   child = spawn(process.execPath, ['--import', 'tsx', 'main/app/headless.ts', ...open, ...passArgs], { cwd: root, stdio: 'inherit' });
 }
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
-child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+child.on('exit', (code, signal) => {
+  if (demo) {
+    demo.stack.once('exit', () => process.exit(code ?? (signal ? 1 : 0)));
+    demo.stack.kill('SIGINT');
+  } else {
+    process.exit(code ?? (signal ? 1 : 0));
+  }
+});
