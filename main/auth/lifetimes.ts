@@ -25,7 +25,7 @@ export function renewAt(t: TokenTimes): number {
 
 /** The default "still valid for at least" margin asked of getIdToken/getAccessToken. */
 export function defaultMinValidity(t: TokenTimes): number {
-  return Math.min(60, Math.floor(Math.max(0, t.exp - t.iat) * (1 - RENEW_AT_FRACTION) + 1e-9));
+  return Math.min(60, Math.ceil(Math.max(0, t.exp - t.iat) * (1 - RENEW_AT_FRACTION) - 1e-9));
 }
 
 /** Whether a token must be renewed before use at `now` (seconds), given a wanted remaining validity. */

@@ -83,6 +83,16 @@ function jwtTimes(token: string): TokenTimes | undefined {
   return undefined;
 }
 
+function describeCauses(err: unknown): string {
+  const out: string[] = [];
+  let cur: unknown = err;
+  for (let i = 0; i < 5 && cur instanceof Error; i++) {
+    out.push(cur.message);
+    cur = cur.cause;
+  }
+  return out.join(' <- ');
+}
+
 function userFromClaims(claims: Record<string, unknown>): UserInfo {
   const str = (k: string): string | undefined => (typeof claims[k] === 'string' && claims[k] !== '' ? (claims[k] as string) : undefined);
   const sub = str('sub') ?? '';
@@ -232,7 +242,8 @@ export class AuthService {
       () => this.state(),
       (err: unknown) => {
         const e = mapOidcError(err, 'code');
-        log.warn('sign-in failed', { code: e.code, err: e });
+        // Messages only: the causes can carry ID token claims (names, e-mail addresses).
+        log.warn('sign-in failed', { code: e.code, reason: describeCauses(err) });
         if (this.#generation === generation) {
           this.#setState({ status: 'signed-out', error: e.toJSON() }, ['authorizationUrl', 'user', 'expiresAt']);
         }
@@ -308,7 +319,14 @@ export class AuthService {
         await this.#revokeQuietly(cfg, tokens.refresh_token, tokens.access_token);
         throw authError('AUTH_CANCELLED');
       }
-      const session = this.#sessionFrom(tokens, undefined);
+      let session: Session;
+      try {
+        session = this.#sessionFrom(tokens, undefined);
+      } catch (err) {
+        const e = mapOidcError(err, 'code');
+        await callback.respond(this.#failurePage(e));
+        throw e;
+      }
       await callback.respond({ ok: true, title: 'You are signed in', message: `Signed in to the slide workstation as ${session.user.name}.` });
       await this.#adopt(session, generation);
       log.info('signed in', { sub: session.user.sub });

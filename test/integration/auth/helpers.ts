@@ -168,7 +168,7 @@ export function waitForState(service: AuthService, pred: (s: AuthState) => boole
 export function filesContaining(dir: string, needles: string[]): string[] {
   const hits: string[] = [];
   const walk = (d: string): void => {
-    let names: string[] = [];
+    let names: string[];
     try {
       names = readdirSync(d);
     } catch {

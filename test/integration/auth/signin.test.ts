@@ -126,30 +126,30 @@ test('happy path: sign in as alice, restore silently in a new app, sign out revo
   for (const tok of tokens) assert.ok(!logText.includes(tok), 'a token leaked into the log');
 });
 
-test('renewal across several short token lifetimes without signing in again; one shared refresh for concurrent callers', async (t) => {
+test('renewal across several short token lifetimes without signing in again', { timeout: 50_000 }, async (t) => {
   const shortIdp = await startIdp({ ttl: { accessToken: 3, idToken: 3 } });
   t.after(() => shortIdp.stop());
-  const h = makeService(shortIdp.issuer, loginAs(alice), { auth: { clockSkewSeconds: 0 } });
+  const h = makeService(shortIdp.issuer, loginAs(alice));
   t.after(() => h.dispose());
   const s = await h.service.signIn();
   assert.equal(s.status, 'signed-in', JSON.stringify(s.error));
   const cfg = await providerConfig(shortIdp.issuer);
 
-  // The background timer renews at ~80% of the lifetime: watch the state's expiry move on.
-  const expiries = new Set<number>([s.expiresAt!]);
+  // The background timer renews at ~80% of the lifetime: follow the state's expiry until
+  // the current token expires more than two lifetimes after the first one did.
+  const first = s.expiresAt!;
+  let latest = first;
   const refreshTokens = new Set<string>([(await storedRefreshToken(h))!]);
-  while (expiries.size < 4) {
-    const next = await waitForState(h.service, (st) => st.status !== 'signed-in' || !expiries.has(st.expiresAt!));
+  while (latest - first <= 2 * 3000) {
+    const next = await waitForState(h.service, (st) => st.status !== 'signed-in' || st.expiresAt! > latest);
     assert.equal(next.status, 'signed-in', JSON.stringify(next.error));
-    expiries.add(next.expiresAt!);
+    latest = next.expiresAt!;
     refreshTokens.add((await storedRefreshToken(h))!);
-    // Each renewed access token is accepted by the provider right now.
-    const access = await h.service.getAccessToken();
+    // The renewed access token is accepted by the provider (2 s of validity asked for).
+    const access = await h.service.getAccessToken({ minValiditySeconds: 2 });
     const info = await oidc.fetchUserInfo(cfg, access, 'alice');
     assert.equal(info.sub, 'alice');
   }
-  const sorted = [...expiries].sort((x, y) => x - y);
-  assert.ok(sorted[3]! - sorted[0]! >= 6000, 'spans at least two 3-second lifetimes');
   assert.ok(refreshTokens.size >= 3, 'rotated refresh tokens were saved');
   assert.equal(h.opened.length, 1, 'the browser was opened only for the first sign-in');
 

@@ -28,6 +28,7 @@ test('needsRenewal: near expiry, or too old for HealthImaging even when exp is f
 test('default minimum validity scales down for short test lifetimes', () => {
   assert.equal(defaultMinValidity({ iat: T0, exp: T0 + 3600 }), 60);
   assert.equal(defaultMinValidity({ iat: T0, exp: T0 + 10 }), 2);
+  assert.equal(defaultMinValidity({ iat: T0, exp: T0 + 3 }), 1, 'never zero: a token is not handed out at its last instant');
 });
 
 test('warnings name lifetimes that break the 12 h rule and missing refresh tokens', () => {
