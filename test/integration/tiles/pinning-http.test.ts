@@ -13,7 +13,8 @@ import { openSlide } from '../../../main/formats/open.js';
 import { FileRangeReader } from '../../../main/sources/file.js';
 import { PinManager, pinTiles, type PinProgress } from '../../../main/tiles/pinning.js';
 import { TileService } from '../../../main/tiles/service.js';
-import { HttpTestReader, RangeServer } from './fixtures/http-range.js';
+import { HttpRangeReader } from '../../../main/sources/http.js';
+import { RangeServer } from './fixtures/http-range.js';
 
 const FILE = '/work/shared/testdata/derived/generic-tiff/CMU-1-Small-Region.pyramid-jpeg.tif';
 
@@ -24,7 +25,8 @@ test('a network cut during pinning is reported; resume completes without refetch
   const cache = TileCache.open(join(dir, 'cache.db'));
   // Small merged reads so the pin takes many requests and the cut lands mid-way.
   const { RangeScheduler } = await import('../../../main/tiles/scheduler.js');
-  const service = new TileService({ cache, resolve: async (uri) => new HttpTestReader(uri), scheduler: new RangeScheduler({ maxMergedBytes: 64 * 1024, maxParallelPerHost: 2 }) });
+  const service = new TileService({ cache, // The real HTTP reader, with short retries so the cut surfaces quickly.
+    resolve: async (uri) => new HttpRangeReader(uri, { retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 5 } }), scheduler: new RangeScheduler({ maxMergedBytes: 64 * 1024, maxParallelPerHost: 2 }) });
   const pins = new PinManager(service, { concurrency: 4 });
   t.after(async () => {
     await pins.close();
@@ -59,7 +61,7 @@ test('a network cut during pinning is reported; resume completes without refetch
   const error = await new Promise<Error>((resolve) => job.once('error', resolve));
   await job.settled();
   assert.equal(job.state, 'error');
-  assert.match((error as { code?: string }).code ?? '', /SOURCE_NETWORK|TILE_READ_FAILED/);
+  assert.match((error as { code?: string }).code ?? '', /SOURCE_UNREACHABLE/);
   assert.equal(job.progress().error?.code, (error as { code?: string }).code);
   assert.ok(server.dropped > 0);
 
@@ -81,7 +83,8 @@ test('a network cut during pinning is reported; resume completes without refetch
   assert.ok(progress.length > 0 && progress.every((p) => p.done <= p.total));
 
   const afterResume = server.served.filter((s) => s.phase === 'resumed');
-  assert.ok(!afterResume.some((s) => s.offset === 0), 'the resumed job reused the parsed slide (no second header read)');
+  // (A stat may be a tiny GET at offset 0; the parser's header read is 256 KiB.)
+  assert.ok(!afterResume.some((s) => s.offset === 0 && s.length > 1024), 'the resumed job reused the parsed slide (no second header read)');
   for (const k of cachedAtCut) {
     const r = rangeOf.get(`${k.level}/${k.col}/${k.row}`);
     if (!r) continue;

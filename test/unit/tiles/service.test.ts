@@ -187,3 +187,23 @@ test('a tile whose location names a worker assembler is assembled off the main t
   assert.deepEqual(new Uint8Array(tile.bytes), expectTile(0, 2, 1));
   assert.equal(svc.stats().workers.completed, 1);
 });
+
+test('with the cache turned off (full disk), tiles still load from storage', async (t) => {
+  const w = world(t);
+  // A small hard cap and a pinned slide: once full, eviction cannot help and the cache steps aside.
+  const cache = TileCache.open(w.cachePath, { maxDbBytes: 64 * 1024, flushTiles: 2 });
+  const svc = w.service(cache);
+  t.after(() => svc.close().then(() => cache.close()));
+  const slide = await svc.open(URI);
+  cache.setPinned(slide.cacheId!, {});
+  for (let col = 0; col < 4; col++) {
+    const tile = await svc.getTile(slide, 0, col, 0);
+    assert.deepEqual(new Uint8Array(tile!.bytes), expectTile(0, col, 0));
+  }
+  cache.flush();
+  for (let row = 1; row < 4; row++) for (let col = 0; col < 3; col++) await svc.getTile(slide, 0, col, row);
+  const s = svc.stats();
+  assert.equal(s.cache.state, 'disabled');
+  assert.equal(s.cache.error?.code, 'CACHE_DISK_FULL');
+  assert.deepEqual(new Uint8Array((await svc.getTile(slide, 1, 1, 1))!.bytes), expectTile(1, 1, 1));
+});
