@@ -34,6 +34,7 @@ export class CliContext {
   #credentials: StsWebIdentityProvider | undefined;
   #s3: S3Client | undefined;
   #unlock: (() => Promise<void>) | undefined;
+  readonly #cleanups: (() => Promise<void> | void)[] = [];
 
   constructor(o: CliContextOptions) {
     this.#o = o;
@@ -125,7 +126,13 @@ export class CliContext {
     return resolveReader(uri, { settings: this.settings, ...(this.#o.fetch ? { fetch: this.#o.fetch } : {}) });
   }
 
+  /** Run at dispose(), last registered first (tile service before its cache). */
+  onDispose(fn: () => Promise<void> | void): void {
+    this.#cleanups.push(fn);
+  }
+
   async dispose(): Promise<void> {
+    for (const fn of this.#cleanups.splice(0).reverse()) await Promise.resolve(fn()).catch(() => undefined);
     this.#credentials?.dispose();
     if (this.#auth) (await this.#auth.catch(() => undefined))?.dispose();
     await this.#unlock?.();

@@ -1,17 +1,21 @@
 /**
- * Slide-engine commands over main/formats (the same openSlide/readTile the tile service
- * uses): `info` prints the descriptor, `tile` writes one stored tile. `region` and `pin`
- * (main/tiles) register here in the same way.
+ * Slide-engine commands over main/formats and main/tiles (the same openSlide / readTile /
+ * TileService / readRegion / PinManager the app uses): `info` prints the descriptor,
+ * `tile` writes one stored tile, `region` a PNG of an area, `pin` downloads a slide into
+ * the app's tile cache for offline use.
  */
-import { writeFile } from 'node:fs/promises';
-import { readdir } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { TileCache } from '../cache/tile-cache.js';
 import { AppError } from '../common/errors.js';
 import { openSlide, readTile, type OpenOptions } from '../formats/open.js';
 import { parseS3Uri } from '../sources/s3.js';
 import { sourceKind } from '../sources/resolve.js';
 import type { RangeReader } from '../sources/types.js';
+import { PinManager, type PinProgress } from '../tiles/pinning.js';
+import { encodePng, readRegion } from '../tiles/region.js';
+import { TileService } from '../tiles/service.js';
 import { flagString, usageError, type ParsedArgs } from './args.js';
 import { registerCommand } from './commands.js';
 import type { CliContext } from './context.js';
@@ -98,6 +102,105 @@ registerCommand({
       await slide.close();
       await reader.close();
     }
+    return 0;
+  },
+});
+
+/** The tile service over the app's own cache folder, so `pin` makes slides available offline to the app too. */
+export const CACHE_FILE = 'tiles.db';
+
+async function tileService(ctx: CliContext): Promise<{ service: TileService; cache: TileCache }> {
+  const s = ctx.settings;
+  await mkdir(s.paths.cache, { recursive: true });
+  const cache = TileCache.open(join(s.paths.cache, CACHE_FILE), { budgetBytes: s.cache.budgetMiB * 1024 * 1024 });
+  ctx.onDispose(() => cache.close());
+  const service = new TileService({ cache, resolve: (uri) => ctx.reader(uri) });
+  ctx.onDispose(() => service.close());
+  return { service, cache };
+}
+
+function intFlag(args: ParsedArgs, name: string, required: boolean): number | undefined {
+  const v = flagString(args, name);
+  if (v === undefined) {
+    if (required) throw usageError(`region needs --${name}.`);
+    return undefined;
+  }
+  return wholeNumber(v, `--${name}`);
+}
+
+registerCommand({
+  name: 'region',
+  summary: "Write a region of one level as PNG (RGB; fluorescence channels composited), coordinates in that level's pixels.",
+  usage: 'region <uri> --level L --x X --y Y --width W --height H -o FILE.png',
+  flags: {
+    level: { value: true, description: 'pyramid level (0 = full resolution)' },
+    x: { value: true, description: 'left edge, in the level\'s pixels' },
+    y: { value: true, description: 'top edge, in the level\'s pixels' },
+    width: { value: true, description: 'width in pixels' },
+    height: { value: true, description: 'height in pixels' },
+    output: { value: true, short: 'o', description: 'PNG file to write' },
+  },
+  async run(ctx, args) {
+    const uri = args.positionals[0];
+    if (!uri || args.positionals.length !== 1) throw usageError('region takes one slide address.');
+    const [level, x, y, width, height] = ['level', 'x', 'y', 'width', 'height'].map((n) => intFlag(args, n, true)!) as [number, number, number, number, number];
+    const output = flagString(args, 'output');
+    if (!output) throw usageError('Say where to write the PNG with -o FILE.png.');
+    const { service } = await tileService(ctx);
+    const handle = await service.open(uri);
+    const image = await readRegion(service, handle, { level, x, y, width, height });
+    await writeFile(output, await encodePng(image));
+    ctx.io.err(`Wrote ${image.width}×${image.height} px of level ${level} to ${output}.\n`);
+    return 0;
+  },
+});
+
+function bar(p: PinProgress): string {
+  const width = 30;
+  const frac = p.total > 0 ? p.done / p.total : 0;
+  const filled = Math.round(frac * width);
+  return `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(frac * 100).toFixed(0).padStart(3)}%  ${p.done}/${p.total} tiles  ${(p.bytes / 1e6).toFixed(1)} MB`;
+}
+
+registerCommand({
+  name: 'pin',
+  summary: 'Make a slide available offline: download its tiles into the cache, with a progress bar (Ctrl-C pauses; run again to resume).',
+  usage: 'pin <uri> [--min-downsample N]',
+  flags: {
+    'min-downsample': { value: true, description: 'keep only levels at least this much smaller than full resolution (default: all levels)' },
+  },
+  async run(ctx, args) {
+    const uri = args.positionals[0];
+    if (!uri || args.positionals.length !== 1) throw usageError('pin takes one slide address.');
+    const min = flagString(args, 'min-downsample');
+    const spec = min === undefined ? {} : { minDownsample: Number(min) };
+    if (min !== undefined && !(Number(min) >= 1)) throw usageError('--min-downsample must be a number of at least 1.');
+    const { service } = await tileService(ctx);
+    const pins = new PinManager(service);
+    ctx.onDispose(() => pins.close());
+    const job = pins.pin(uri, spec);
+    const tty = process.stderr.isTTY === true;
+    let lastLine = 0;
+    job.on('progress', (p: PinProgress) => {
+      // On a terminal, a bar redrawn in place; in a log or pipe, a line every 10 %.
+      if (tty) ctx.io.err(bar(p));
+      else if (p.total > 0 && Math.floor((p.done / p.total) * 10) > lastLine) {
+        lastLine = Math.floor((p.done / p.total) * 10);
+        ctx.io.err(`${bar(p).slice(1)}\n`);
+      }
+    });
+    job.on('error', () => undefined); // reported from the final state below
+    const interrupted = new Promise<'interrupted'>((resolve) => process.once('SIGINT', () => resolve('interrupted')));
+    const outcome = await Promise.race([job.settled().then(() => 'settled' as const), interrupted]);
+    if (outcome === 'interrupted') {
+      await job.pause();
+      ctx.io.err(`\nPaused at ${job.progress().done}/${job.progress().total} tiles; run the same command again to resume.\n`);
+      return 130;
+    }
+    const p = job.progress();
+    if (tty) ctx.io.err('\n');
+    if (p.state === 'error') throw new AppError(p.error?.code ?? 'PIN_FAILED', p.error?.message ?? 'Pinning stopped.', { hint: 'Run the same command again to resume; tiles already downloaded are kept.' });
+    ctx.io.err(`Available offline: ${p.done}/${p.total} tiles, ${(p.bytes / 1e6).toFixed(1)} MB downloaded now.\n`);
     return 0;
   },
 });
