@@ -261,3 +261,29 @@ test('refresh refused by the provider (grant revoked elsewhere): AUTH_SESSION_EX
   assert.match(s.error?.message ?? '', /sign in again/);
   await assertNoTokens(h, assert);
 });
+
+test('restore with the provider down keeps the saved sign-in for later; a saved sign-in for another issuer is discarded', async (t) => {
+  const own = await startIdp();
+  let stopped = false;
+  t.after(() => (stopped ? undefined : own.stop()));
+  const h = makeService(own.issuer, loginAs(alice));
+  t.after(() => h.dispose());
+  assert.equal((await h.service.signIn()).status, 'signed-in');
+  const saved = await storedRefreshToken(h);
+  assert.ok(saved);
+  h.service.dispose();
+  await own.stop();
+  stopped = true;
+
+  const offline = makeService(own.issuer, async () => assert.fail('no browser'), { dataDir: h.dataDir });
+  const s = await offline.service.restore();
+  assert.equal(s.status, 'signed-out');
+  assert.equal(s.error?.code, 'AUTH_PROVIDER_UNREACHABLE');
+  assert.equal(await storedRefreshToken(offline), saved, 'kept: the network may come back');
+
+  const moved = makeService(idp.issuer, async () => assert.fail('no browser'), { dataDir: h.dataDir });
+  const m = await moved.service.restore();
+  assert.equal(m.status, 'signed-out');
+  assert.equal(m.error, undefined);
+  assert.equal(await storedRefreshToken(moved), undefined, 'a token for another issuer is never sent anywhere');
+});
