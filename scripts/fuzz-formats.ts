@@ -7,7 +7,8 @@
  *
  * Mutations aim at the structures parsers trust: bytes inside TIFF directories, counts
  * and offsets set near 2^32 or past the end, IFD links turned into loops, tile byte counts
- * zeroed, JPEG tables and DICOM element lengths damaged, and truncation anywhere.
+ * zeroed, JPEG tables and DICOM element lengths damaged, compressed tile data sprayed,
+ * and truncation anywhere.
  */
 import { readFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
@@ -29,6 +30,7 @@ export const SEEDS = [
   'vectra-qptiff/small_vectra.qptiff',
   'dicom-wsi/wsi2dcm-single-level/jpeg-baseline.dcm',
   'dicom-wsi/wsi2dcm-single-level/raw-explicit-le.dcm',
+  'dicom-wsi/wsi2dcm-single-level/jpeg2000-lossless.dcm',
   'dicom-wsi/highdicom-sm_image-50x50.dcm',
   'dicom-wsi/wg26-bpaec-3dhistech-partial/7_0.dcm',
   'dicom-wsi/pathml-small_dicom-tcga.dcm',
@@ -153,6 +155,11 @@ const MUTATIONS: Mutation[] = [
   (s, r, p) => {
     for (let i = 0; i < 64; i++) p.set(inHot(s, r), Math.floor(r() * 256));
     return { label: 'spray' };
+  },
+  (s, r, p) => {
+    // Anywhere, so compressed tile data (JPEG, JPEG 2000, LZW, Deflate) is damaged too.
+    for (let i = 0; i < 32; i++) p.set(Math.floor(r() * s.bytes.length), Math.floor(r() * 256));
+    return { label: 'spray-anywhere' };
   },
 ];
 

@@ -8,6 +8,7 @@
 import { AppError, throwIfAborted } from '../../common/errors.js';
 import type { RangeReader } from '../../sources/types.js';
 import { decodeTileToRgba } from '../codecs/decode.js';
+import { decodeJpeg2000 } from '../codecs/jpeg2000.js';
 import { buildLevels, finalizeDescriptor } from '../descriptor.js';
 import { corrupt, tileOutOfRange } from '../errors.js';
 import { markRgb } from '../jpeg/markers.js';
@@ -205,6 +206,15 @@ async function assembleFrame(inst: DicomInstance, loc: TileLocation, buffers: Ui
     let bytes = loc.meta?.['items'] === true ? unwrapItems(buffers[0]!, loc.ranges[0]!.offset) : buffers.length === 1 ? buffers[0]! : concatAll(buffers);
     if (inst.photometric === 'RGB' && !hasJfif(bytes)) bytes = markRgb(bytes);
     return { ...base, encoding: { kind: 'jpeg' }, mime: 'image/jpeg', bytes };
+  }
+  if (kind === 'jpeg2000') {
+    const bytes = loc.meta?.['items'] === true ? unwrapItems(buffers[0]!, loc.ranges[0]!.offset) : buffers.length === 1 ? buffers[0]! : concatAll(buffers);
+    const d = await decodeJpeg2000(bytes);
+    return {
+      ...base, width: d.width, height: d.height,
+      encoding: { kind: 'raw', bitsPerSample: d.bitsPerSample, samplesPerPixel: d.samplesPerPixel, sampleFormat: d.signed ? 'int' : 'uint' },
+      mime: 'application/octet-stream', bytes: d.data,
+    };
   }
   const spp = inst.samplesPerPixel;
   const bits = inst.bitsAllocated;

@@ -159,11 +159,12 @@ export function frameOf(inst: DicomInstance, plane: number, col: number, row: nu
   return index;
 }
 
-export function checkTransferSyntax(ts: string): 'jpeg' | 'native' {
+export function checkTransferSyntax(ts: string): 'jpeg' | 'native' | 'jpeg2000' {
   if (ts === TS.ImplicitLE || ts === TS.ExplicitLE) return 'native';
   if (ts === TS.JpegBaseline || ts === TS.JpegExtended) return 'jpeg';
-  if (ts === TS.Jpeg2000 || ts === TS.Jpeg2000Lossless || ts.startsWith('1.2.840.10008.1.2.4.20')) {
-    throw unsupported('jpeg2000', 'DICOM with JPEG 2000 frames is not supported yet.', { transferSyntax: ts });
+  if (ts === TS.Jpeg2000 || ts === TS.Jpeg2000Lossless) return 'jpeg2000';
+  if (ts.startsWith('1.2.840.10008.1.2.4.20')) {
+    throw unsupported('htj2k', 'DICOM with High-Throughput JPEG 2000 frames is not supported yet.', { transferSyntax: ts });
   }
   if (ts === '1.2.840.10008.1.2.4.80' || ts === '1.2.840.10008.1.2.4.81') throw unsupported('jpeg-ls', 'DICOM with JPEG-LS frames is not supported yet.', { transferSyntax: ts });
   if (ts === '1.2.840.10008.1.2.5') throw unsupported('dicom-rle', 'DICOM with RLE frames is not supported yet.', { transferSyntax: ts });

@@ -7,6 +7,7 @@
 import { AppError, throwIfAborted } from '../../common/errors.js';
 import { decodeRawTile } from '../codecs/raw.js';
 import { decodeTileToRgba } from '../codecs/decode.js';
+import { decodeJpeg2000 } from '../codecs/jpeg2000.js';
 import { corrupt, tileOutOfRange, unsupported } from '../errors.js';
 import { markRgb, spliceTables } from '../jpeg/markers.js';
 import type { AssociatedImageName, EncodedTile, SlideDescriptor, SlideReader, TileEncoding, TileLocation } from '../types.js';
@@ -65,7 +66,7 @@ export class TiffSlideReader implements SlideReader {
     return this.#assemble(grid, location.level, location.col, location.row, location.plane, bytes);
   }
 
-  #assemble(grid: TiffGrid, level: number, col: number, row: number, plane: number, bytes: Uint8Array): EncodedTile {
+  async #assemble(grid: TiffGrid, level: number, col: number, row: number, plane: number, bytes: Uint8Array): Promise<EncodedTile> {
     const ifd = grid.ifd;
     const { width, height } = pieceSize(grid, row);
     const base = { level, col, row, plane, width, height };
@@ -75,6 +76,14 @@ export class TiffSlideReader implements SlideReader {
       const rgb = this.#options.jpegRgb?.(grid) ?? (ifd.photometric === 2 && ifd.samplesPerPixel === 3);
       if (rgb) jpeg = markRgb(jpeg);
       return { ...base, encoding: { kind: 'jpeg' }, mime: 'image/jpeg', bytes: jpeg };
+    }
+    if (compression === Compression.Jp2kYCbCr || compression === Compression.Jp2kRGB || compression === Compression.JPEG2000) {
+      const d = await decodeJpeg2000(bytes, { ycbcr: compression === Compression.Jp2kYCbCr });
+      return {
+        ...base, width: d.width, height: d.height,
+        encoding: { kind: 'raw', bitsPerSample: d.bitsPerSample, samplesPerPixel: d.samplesPerPixel, sampleFormat: d.signed ? 'int' : 'uint' },
+        mime: 'application/octet-stream', bytes: d.data,
+      };
     }
     const bits = ifd.bitsPerSample as 8 | 16 | 32;
     const spp = grid.separatePlanes > 1 ? 1 : ifd.samplesPerPixel;
@@ -100,7 +109,7 @@ export class TiffSlideReader implements SlideReader {
     const wanted = pieces.filter((p) => p.range !== null);
     const { buffers } = await this.#tiff.reader.read(wanted.map((p) => p.range!), signal);
     if (pieces.length === 1 && wanted.length === 1 && grid.ifd.compression === Compression.JPEG) {
-      const t = this.#assemble(grid, -1, 0, 0, 0, buffers[0]!);
+      const t = await this.#assemble(grid, -1, 0, 0, 0, buffers[0]!);
       return { ...t, width: grid.width, height: grid.height };
     }
     if (grid.width * grid.height > MAX_ASSOCIATED_PIXELS) throw corrupt(`the ${name} image claims ${grid.width}×${grid.height} pixels`, grid.ifd.offset);
@@ -110,7 +119,7 @@ export class TiffSlideReader implements SlideReader {
       const p = wanted[i]!;
       const b = buffers[i];
       if (!b || b.length < p.range!.length) throw corrupt(`the ${name} image is cut short`, p.range!.offset);
-      const rgba = await decodeTileToRgba(this.#assemble(grid, -1, p.col, p.row, 0, b));
+      const rgba = await decodeTileToRgba(await this.#assemble(grid, -1, p.col, p.row, 0, b));
       const x0 = p.col * grid.tileWidth;
       const y0 = p.row * grid.tileHeight;
       const w = Math.min(rgba.width, grid.width - x0);
@@ -136,9 +145,7 @@ export class TiffSlideReader implements SlideReader {
 export function checkCodec(grid: TiffGrid): void {
   const ifd = grid.ifd;
   const c = ifd.compression;
-  if (c === Compression.Jp2kRGB || c === Compression.Jp2kYCbCr || c === Compression.JPEG2000) {
-    throw unsupported('jpeg2000', `JPEG 2000 tiles (TIFF compression ${c}) are not supported yet.`, { compression: c });
-  }
+  if (c === Compression.Jp2kRGB || c === Compression.Jp2kYCbCr || c === Compression.JPEG2000) return;
   if (c === Compression.OldJPEG) throw unsupported('tiff-old-jpeg', 'Old-style TIFF JPEG (compression 6) is not supported.', { compression: c });
   const known = [Compression.JPEG, Compression.None, Compression.LZW, Compression.AdobeDeflate, Compression.Deflate, Compression.PackBits] as number[];
   if (!known.includes(c)) throw unsupported(`tiff-compression-${c}`, `TIFF compression ${c} is not supported yet.`, { compression: c });

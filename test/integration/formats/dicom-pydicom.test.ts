@@ -14,6 +14,8 @@ interface Case { file: string; level: number; tiles: [number, number, number][];
 
 const CASES: Case[] = [
   { file: 'dicom-wsi/wsi2dcm-single-level/jpeg-baseline.dcm', level: 0, tiles: [[0, 0, 0], [1, 1, 0], [3, 2, 0]], lossless: false },
+  // JPEG 2000 lossless (OpenJPEG/WebAssembly here, OpenJPEG via Pillow there): identical.
+  { file: 'dicom-wsi/wsi2dcm-single-level/jpeg2000-lossless.dcm', level: 0, tiles: [[0, 0, 0], [2, 1, 0], [3, 2, 0]], lossless: true },
   { file: 'dicom-wsi/wsi2dcm-single-level/raw-explicit-le.dcm', level: 0, tiles: [[0, 0, 0], [2, 1, 0], [3, 2, 0]], lossless: true },
   { file: 'dicom-wsi/highdicom-sm_image-50x50.dcm', level: 0, tiles: [[0, 0, 0], [4, 4, 0]], lossless: true },
   { file: 'dicom-wsi/pathml-small_dicom-tcga.dcm', level: 0, tiles: [[0, 0, 0], [3, 2, 0], [6, 5, 0]], lossless: false },

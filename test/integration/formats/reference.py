@@ -76,6 +76,24 @@ def main():
             a = np.ascontiguousarray(a)
             a.tofile(os.path.join(outdir, f'{i}.raw'))
             shapes.append(list(a.shape))
+    elif mode == 'j2k':
+        # Fixtures for JPEG 2000 TIFF tiles: a gradient image, its lossless codestream as RGB
+        # (with the reversible colour transform) and as YCbCr samples without any transform.
+        from PIL import Image
+        w, h = 64, 48
+        y, x = np.mgrid[0:h, 0:w]
+        rgb = np.stack([(x * 4) % 256, (y * 5) % 256, (x + y) * 2 % 256], axis=-1).astype(np.uint8)
+        src = Image.fromarray(rgb, 'RGB')
+        ycc = Image.frombytes('RGB', (w, h), src.convert('YCbCr').tobytes())
+        for i, r in enumerate(reqs):
+            out = os.path.join(outdir, f'{i}.raw')
+            if r['kind'] == 'rgb':
+                rgb.tofile(out)
+            elif r['kind'] == 'j2k-rgb':
+                src.save(out, 'JPEG2000', irreversible=False, no_jp2=True)
+            elif r['kind'] == 'j2k-ycbcr':
+                ycc.save(out, 'JPEG2000', irreversible=False, no_jp2=True, mct=0)
+            shapes.append([h, w, 3])
     print(json.dumps(shapes))
 
 

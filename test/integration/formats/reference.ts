@@ -13,7 +13,7 @@ export interface RefResult {
   data: Uint8Array[];
 }
 
-export async function reference(mode: 'openslide' | 'dicom' | 'tifffile' | 'pillow', file: string, requests: object[]): Promise<RefResult> {
+export async function reference(mode: 'openslide' | 'dicom' | 'tifffile' | 'pillow' | 'j2k', file: string, requests: object[]): Promise<RefResult> {
   const dir = await mkdtemp(join(tmpdir(), 'fmt-ref-'));
   try {
     const stdout = await new Promise<string>((resolve, reject) => {

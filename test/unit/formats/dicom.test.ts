@@ -97,11 +97,11 @@ describe('DICOM reader on hand-made objects', () => {
     assert.deepEqual((await readTile(slide, reader, 0, 1, 0))!.bytes, frames[1]);
   });
 
-  it('a DICOM object that is not a slide, and JPEG 2000 frames, are named', async () => {
+  it('a DICOM object that is not a slide, and HTJ2K frames, are named', async () => {
     const ct = dicomFile(EXPLICIT, [{ tag: [0x0008, 0x0016], vr: 'UI', value: '1.2.840.10008.5.1.4.1.1.2' }], []);
     await assert.rejects(openSlide(new MemoryReader(ct, 'ct.dcm')), (e) => isAppError(e, 'FORMAT_UNSUPPORTED') && e.details?.['format'] === 'dicom');
-    const j2k = dicomFile('1.2.840.10008.1.2.4.91', wsiElements({ width: 4, height: 4, tile: 4, frames: 1, spp: 3, photometric: 'RGB', organisation: 'TILED_FULL' }), encapsulatedPixelData([[frame(0, 10)]], false).bytes);
-    await assert.rejects(openSlide(new MemoryReader(j2k, 'j2k.dcm')), (e) => isAppError(e, 'FORMAT_UNSUPPORTED') && e.details?.['format'] === 'jpeg2000');
+    const j2k = dicomFile('1.2.840.10008.1.2.4.201', wsiElements({ width: 4, height: 4, tile: 4, frames: 1, spp: 3, photometric: 'RGB', organisation: 'TILED_FULL' }), encapsulatedPixelData([[frame(0, 10)]], false).bytes);
+    await assert.rejects(openSlide(new MemoryReader(j2k, 'j2k.dcm')), (e) => isAppError(e, 'FORMAT_UNSUPPORTED') && e.details?.['format'] === 'htj2k');
   });
 
   it('a header cut inside a sequence is FORMAT_CORRUPT', async () => {
