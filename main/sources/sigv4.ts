@@ -30,17 +30,33 @@ export interface SignInput {
   uriEscapePath?: boolean;
 }
 
-/** Returns the headers to send: the given ones plus host, x-amz-date, x-amz-content-sha256, x-amz-security-token, authorization. */
-export async function signRequest(input: SignInput): Promise<Record<string, string>> {
-  const service = input.service ?? 's3';
+// One signer per credentials/region/service: the signer caches the derived signing key
+// (four HMACs) per day, which is most of the cost of signing a request in pure JS.
+const signers = new Map<string, { signer: SignatureV4; secret: string }>();
+const MAX_SIGNERS = 8;
+
+function signerFor(input: SignInput, service: string): SignatureV4 {
+  const id = `${input.credentials.accessKeyId}|${input.region}|${service}|${input.uriEscapePath ?? service !== 's3'}`;
+  const hit = signers.get(id);
+  if (hit && hit.secret === input.credentials.secretAccessKey && hit.signer) return hit.signer;
   const signer = new SignatureV4({
-    credentials: input.credentials,
+    // The session token is added per request below; the signer reads credentials on each sign().
+    credentials: { accessKeyId: input.credentials.accessKeyId, secretAccessKey: input.credentials.secretAccessKey },
     region: input.region,
     service,
     sha256: Sha256,
     uriEscapePath: input.uriEscapePath ?? service !== 's3',
     applyChecksum: false,
   });
+  if (signers.size >= MAX_SIGNERS) signers.delete(signers.keys().next().value!);
+  signers.set(id, { signer, secret: input.credentials.secretAccessKey });
+  return signer;
+}
+
+/** Returns the headers to send: the given ones plus host, x-amz-date, x-amz-content-sha256, x-amz-security-token, authorization. */
+export async function signRequest(input: SignInput): Promise<Record<string, string>> {
+  const service = input.service ?? 's3';
+  const signer = signerFor(input, service);
   const query: Record<string, string | string[]> = {};
   for (const [k, v] of input.url.searchParams) {
     const prev = query[k];
@@ -48,6 +64,7 @@ export async function signRequest(input: SignInput): Promise<Record<string, stri
   }
   const headers: Record<string, string> = { host: input.url.host, ...lowerKeys(input.headers ?? {}) };
   if (service === 's3') headers['x-amz-content-sha256'] ??= input.payloadHash ?? EMPTY_SHA256;
+  if (input.credentials.sessionToken) headers['x-amz-security-token'] = input.credentials.sessionToken;
   const signed = await signer.sign(
     {
       method: input.method,
