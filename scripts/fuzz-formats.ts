@@ -69,8 +69,6 @@ class PatchedReader implements RangeReader {
   async close(): Promise<void> {}
 }
 
-class StaticReader extends PatchedReader {}
-
 function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
@@ -88,7 +86,7 @@ export async function loadSeeds(names = SEEDS): Promise<Seed[]> {
     const bytes = new Uint8Array(await readFile(`${TESTDATA}/${name}`));
     const seed: Seed = { name, bytes, hot: [{ offset: 0, length: Math.min(bytes.length, 4096) }], links: [], ifds: [], zeroable: [] };
     try {
-      const tiff = await parseTiff(new StaticReader(bytes, bytes.length, new Map(), name), bytes.subarray(0, 1 << 18), bytes.length, { ndpi: name.endsWith('.ndpi') });
+      const tiff = await parseTiff(new PatchedReader(bytes, bytes.length, new Map(), name), bytes.subarray(0, 1 << 18), bytes.length, { ndpi: name.endsWith('.ndpi') });
       for (const ifd of tiff?.allIfds() ?? []) {
         const n = ifd.entries.size;
         const entry = tiff!.bigTiff ? 20 : 12;

@@ -6,7 +6,6 @@
  * SeriesInstanceUID. JPEG frames pass through; native frames are returned raw.
  */
 import { AppError, throwIfAborted } from '../../common/errors.js';
-import type { RangeReader } from '../../sources/types.js';
 import { decodeTileToRgba } from '../codecs/decode.js';
 import { decodeJpeg2000 } from '../codecs/jpeg2000.js';
 import { buildLevels, finalizeDescriptor } from '../descriptor.js';
@@ -248,6 +247,3 @@ function interleave(b: Uint8Array, spp: number, pixels: number, bytes: number): 
 }
 
 export const dicomFormat: SlideFormat = { name: 'dicom', detect, open };
-
-/** Readers for the other files in a local folder (multi-file DICOM series). */
-export type SiblingProvider = () => Promise<RangeReader[]>;

@@ -51,7 +51,6 @@ export class TiffSlideReader implements SlideReader {
     if (!grid || !l || col < 0 || row < 0 || col >= l.columns || row >= l.rows || !Number.isInteger(col) || !Number.isInteger(row)) {
       throw tileOutOfRange(level, col, row, plane);
     }
-    // Levels map 1:1 to grids; separate-plane RGB is sample-interleaved by plane 0..spp-1 later.
     const range = await pieceRange(this.#tiff, grid, col, row, 0, signal);
     if (!range) return null;
     return { level, col, row, plane, ranges: [range] };
@@ -158,4 +157,5 @@ export function checkCodec(grid: TiffGrid): void {
   if (ifd.photometric === 6) throw unsupported('tiff-ycbcr', 'Uncompressed YCbCr TIFF images are not supported yet.');
   const spp = ifd.samplesPerPixel;
   if (spp < 1 || spp > 16) throw corrupt(`an image has ${spp} samples per pixel`, ifd.offset);
+  if (grid.separatePlanes > 1) throw unsupported('tiff-planar-separate', 'TIFF images with separate colour planes (PlanarConfiguration 2) are not supported yet.');
 }
