@@ -75,6 +75,9 @@ describe('STS credentials and S3 on the real stack', () => {
     const id = await reader.stat();
     assert.equal(id.size, slide.size);
     assert.ok(id.etag);
+    const head = await alice.s3.headObject('pathology-slides', slide.uri.slice('s3://pathology-slides/'.length));
+    assert.equal(head.size, slide.size);
+    assert.equal(head.etag, id.etag, 'HeadObject and the ranged GETs see the same version');
     // A read past the end is clipped, and a read that starts beyond it is empty with no request.
     const tail = await reader.read([{ offset: id.size - 10, length: 100 }, { offset: id.size + 5, length: 10 }]);
     assert.equal(tail.buffers[0]!.length, 10);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isSlideName, parseListObjectsV2, parseS3Error } from '../../../main/sources/s3-xml.js';
-import { encodeKey, parseS3Uri } from '../../../main/sources/s3.js';
+import { encodeKey, parseS3Uri, S3Client } from '../../../main/sources/s3.js';
 
 test('ListObjectsV2 with one folder and one file (single elements, not arrays)', () => {
   const xml = `<?xml version="1.0" encoding="UTF-8"?>
@@ -48,4 +48,14 @@ test('s3 URIs and key encoding', () => {
   assert.deepEqual(parseS3Uri('s3://bucket'), { bucket: 'bucket', key: '' });
   assert.throws(() => parseS3Uri('s3:///x'), /not an S3 address/);
   assert.equal(encodeKey("a/b c(1)!*'.svs"), 'a/b%20c%281%29%21%2A%27.svs');
+});
+
+test('object URLs: path-style for MinIO, virtual-hosted for AWS, path-style for dotted bucket names', () => {
+  const creds = { get: () => Promise.reject(new Error('unused')), info: () => null, invalidate: () => undefined };
+  const minio = new S3Client({ endpoint: 'http://127.0.0.1:9000', region: 'us-east-1', forcePathStyle: true, credentials: creds });
+  assert.equal(minio.url('slides', 'a b/c.svs').href, 'http://127.0.0.1:9000/slides/a%20b/c.svs');
+  assert.equal(minio.url('slides', '', { prefix: 'x/', 'list-type': '2', delimiter: '/' }).href, 'http://127.0.0.1:9000/slides/?delimiter=%2F&list-type=2&prefix=x%2F');
+  const aws = new S3Client({ endpoint: '', region: 'eu-central-1', forcePathStyle: false, credentials: creds });
+  assert.equal(aws.url('slides', 'k.svs').href, 'https://slides.s3.eu-central-1.amazonaws.com/k.svs');
+  assert.equal(aws.url('my.slides', 'k.svs').href, 'https://s3.eu-central-1.amazonaws.com/my.slides/k.svs');
 });
