@@ -47,6 +47,8 @@ describe('slide-workstation CLI on the real stack', () => {
     // (a shared OS keyring would mix this test's sign-in with others').
     const settings = JSON.parse(readFileSync(stack.configFile, 'utf8')) as Record<string, unknown>;
     settings.secrets = { store: 'file' };
+    // A failed browser step should fail the test in a minute, not after the 5-minute default.
+    settings.auth = { ...(settings.auth as object), timeoutSeconds: 60 };
     settings.paths = { data: dataDir, cache: join(dir, 'cache') };
     config = join(dir, 'config.json');
     writeFileSync(config, JSON.stringify(settings));
@@ -84,7 +86,7 @@ describe('slide-workstation CLI on the real stack', () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     const run = await cli(['login', '--no-browser'], (text) => {
-      const url = /^(http:\/\/127\.0\.0\.1:\d+\/\S*code_challenge=\S+)$/m.exec(text)?.[1];
+      const url = /^(http:\/\/127\.0\.0\.1:\d+\/\S*code_challenge=\S+)\n/m.exec(text)?.[1];
       if (url && !loginStarted) loginStarted = completeLogin(page, url, alice());
     });
     await loginStarted;
