@@ -38,7 +38,12 @@ export interface PinProgress {
 }
 
 export interface PinManagerOptions {
-  /** Tile requests kept outstanding; enough for the scheduler to coalesce neighbours into long reads. Default 64. */
+  /**
+   * Tile requests kept outstanding. Default 256 (a few MB): enough for the scheduler to
+   * keep several coalesced spans in flight, so the round trip of the next span overlaps
+   * the transfer of the current one. Measured on the 20 Mbit/s, 50 ms link: 64 → 0.94 of
+   * the link, 128/256 → 0.98.
+   */
   concurrency?: number;
 }
 
@@ -248,7 +253,7 @@ export class PinManager {
 
   constructor(service: TileService, options: PinManagerOptions = {}) {
     this.service = service;
-    this.concurrency = options.concurrency ?? 64;
+    this.concurrency = options.concurrency ?? 256;
   }
 
   /** Pin a slide and start downloading it. Pinning it again with another spec replaces the spec. */
