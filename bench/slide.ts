@@ -38,7 +38,7 @@ export function ensureBigSlide(log: (m: string) => void = () => undefined): BigS
         { stdio: 'inherit' },
       );
     } catch (err) {
-      throw new Error(`libvips could not make the bench slide (is libvips-tools installed?): ${(err as Error).message}`);
+      throw new Error(`libvips could not make the bench slide (is libvips-tools installed?): ${(err as Error).message}`, { cause: err });
     }
     renameSync(partial, path);
   }

@@ -16,7 +16,7 @@ const selected = kinds.length ? kinds : ['unit', 'integration', 'e2e'];
 
 function walk(dir) {
   let out = [];
-  let entries = [];
+  let entries;
   try { entries = readdirSync(dir); } catch { return out; }
   for (const name of entries.sort()) {
     const p = join(dir, name);
