@@ -10,6 +10,9 @@ import { FileRangeReader } from '../../../main/sources/file.js';
 import type { ObjectIdentity } from '../../../main/sources/types.js';
 import { TileService } from '../../../main/tiles/service.js';
 import { WorkerPool } from '../../../main/tiles/workers.js';
+import { RAW_ASSEMBLER } from '../../../main/tiles/assemble-raw.js';
+import { deflateSync } from 'node:zlib';
+import { writeFileSync } from 'node:fs';
 import { CountingReader } from './fixtures/counting-reader.js';
 import { GridReader, tileRange } from './fixtures/grid-reader.js';
 
@@ -206,4 +209,47 @@ test('with the cache turned off (full disk), tiles still load from storage', asy
   assert.equal(s.cache.state, 'disabled');
   assert.equal(s.cache.error?.code, 'CACHE_DISK_FULL');
   assert.deepEqual(new Uint8Array((await svc.getTile(slide, 1, 1, 1))!.bytes), expectTile(1, 1, 1));
+});
+
+test('a Deflate-compressed 16-bit tile opted into RAW_ASSEMBLER is decoded in the worker pool', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'wsi-raw-'));
+  const workers = new WorkerPool({ size: 1 });
+  const cache = TileCache.open(join(dir, 'cache.db'));
+  // 16×16 uint16 ramp, little-endian, Deflate-compressed, after 100 bytes of padding.
+  const samples = new Uint16Array(256).map((_, i) => i * 257);
+  const packed = deflateSync(new Uint8Array(samples.buffer));
+  const file = join(dir, 'tile.bin');
+  writeFileSync(file, Buffer.concat([Buffer.alloc(100), packed]));
+  const encoding = { kind: 'raw', bitsPerSample: 16, samplesPerPixel: 1, sampleFormat: 'uint' } as const;
+  const service = new TileService({
+    cache,
+    workers,
+    resolve: async () => new FileRangeReader(file),
+    openSlide: async (reader) => {
+      const grid = new GridReader(reader, (await reader.stat()).etag);
+      grid.locateTile = async (level, col, row, plane) => ({
+        level, col, row, plane,
+        ranges: [{ offset: 100, length: packed.length }],
+        meta: { worker: RAW_ASSEMBLER, raw: { compression: 8, predictor: 1, width: 16, height: 16, samplesPerPixel: 1, bitsPerSample: 16, littleEndian: true }, encoding },
+      });
+      grid.assembleTile = () => Promise.reject(new Error('must not assemble on the main thread'));
+      return grid;
+    },
+  });
+  t.after(async () => {
+    await service.close();
+    cache.close();
+    await workers.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const slide = await service.open('file:///raw-test');
+  const tile = await service.getTile(slide, 0, 0, 0);
+  assert.ok(tile);
+  assert.deepEqual(tile.encoding, encoding);
+  assert.equal(tile.width, 16);
+  assert.deepEqual(new Uint16Array(new Uint8Array(tile.bytes).buffer), samples);
+  assert.equal(service.stats().workers.completed, 1);
+  // Cached as decoded samples: the next read is a hit with no worker involved.
+  await service.getTile(slide, 0, 0, 0);
+  assert.equal(service.stats().workers.completed, 1);
 });
