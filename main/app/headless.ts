@@ -83,6 +83,8 @@ interface DemoStack {
 interface Args {
   config?: string;
   port?: number;
+  /** Another renderer build than dist/renderer (tests build their own). */
+  renderer?: string;
   open: boolean;
 }
 
@@ -93,9 +95,10 @@ function parseArgs(argv: string[]): Args {
     if (a === '--config') args.config = argv[++i];
     else if (a?.startsWith('--config=')) args.config = a.slice('--config='.length);
     else if (a === '--port') args.port = Number(argv[++i]);
+    else if (a === '--renderer') args.renderer = argv[++i];
     else if (a === '--open') args.open = true;
     else if (a === '--headless') continue;
-    else throw new Error(`Unknown argument ${a}. Usage: headless [--config FILE] [--port N] [--open]`);
+    else throw new Error(`Unknown argument ${a}. Usage: headless [--config FILE] [--port N] [--renderer DIR] [--open]`);
   }
   return args;
 }
@@ -120,7 +123,12 @@ async function main(): Promise<void> {
     const users = stack.users.map((u) => `${u.username} / ${u.password}`).join(', ');
     process.stderr.write(`Demo users: ${users}\n`);
   }
-  const app = await startHeadless({ ...(configFile ? { configFile } : {}), ...(args.port ? { port: args.port } : {}), demo });
+  const app = await startHeadless({
+    ...(configFile ? { configFile } : {}),
+    ...(args.port ? { port: args.port } : {}),
+    ...(args.renderer ? { rendererDir: args.renderer } : {}),
+    demo,
+  });
   process.stdout.write(JSON.stringify({ url: app.launchUrl, origin: app.host.origin, config: configFile ?? null, demo }) + '\n');
   process.stderr.write(`Slide Workstation is running at ${app.launchUrl}\n(open that link; it works only for this run). Ctrl-C stops it.\n`);
   if (args.open) await openInSystemBrowser(app.launchUrl);
