@@ -120,13 +120,15 @@ export class TileService {
         return this.#offline(uri, err);
       }
       const parsed = this.#parsed.get(parsedKey(uri, identity.etag));
-      if (parsed?.slide) {
-        await reader.close().catch(() => undefined);
-        const slide = await parsed.slide;
-        const record = this.cache.findSlide(uri, identity.etag) ?? this.cache.putSlide(uri, identity.etag, slide.descriptor).slide;
-        return this.#handle(uri, slide.descriptor, record?.id, parsed, false, 'cache');
-      }
       const same = this.cache.findSlide(uri, identity.etag);
+      if (parsed) {
+        const descriptor = same?.descriptor ?? (await parsed.slide?.catch(() => undefined))?.descriptor;
+        if (descriptor) {
+          await reader.close().catch(() => undefined);
+          const record = same ?? this.cache.putSlide(uri, identity.etag, descriptor).slide;
+          return this.#handle(uri, descriptor, record?.id, parsed, false, 'cache');
+        }
+      }
       if (same?.descriptor) {
         log.debug('slide opened from cached descriptor', { uri });
         return this.#handle(uri, same.descriptor, same.id, this.#share(parsedKey(uri, identity.etag), reader, undefined), false, 'cache');
@@ -278,6 +280,11 @@ export class TileService {
     this.#open.delete(handle);
     const parsed = state.parsed;
     if (!parsed || --parsed.users > 0) return;
+    // Replaced by a newer parse of the same version (two opens raced): nobody can reuse it.
+    if (this.#parsed.get(parsed.key) !== parsed) {
+      await this.#closeParsed(parsed);
+      return;
+    }
     // Keep a few idle parsed slides for quick reopening; close the oldest beyond that.
     this.#parsed.delete(parsed.key);
     this.#parsed.set(parsed.key, parsed);

@@ -253,3 +253,20 @@ test('a Deflate-compressed 16-bit tile opted into RAW_ASSEMBLER is decoded in th
   await service.getTile(slide, 0, 0, 0);
   assert.equal(service.stats().workers.completed, 1);
 });
+
+test('handles on the same slide version share one parse, also after they close', async (t) => {
+  const w = world(t);
+  const cache = TileCache.open(w.cachePath);
+  const svc = w.service(cache);
+  t.after(() => svc.close().then(() => cache.close()));
+  const a = await svc.open(URI);
+  const b = await svc.open(URI);
+  assert.equal(w.opens, 1);
+  await svc.closeSlide(a);
+  await assert.rejects(svc.getTile(a, 0, 0, 0), { code: 'TILE_SLIDE_CLOSED' });
+  assert.ok(await svc.getTile(b, 0, 0, 1), 'the other handle keeps working');
+  await svc.closeSlide(b);
+  const c = await svc.open(URI);
+  assert.ok(await svc.getTile(c, 0, 1, 1));
+  assert.equal(w.opens, 1, 'reopened without parsing again');
+});
