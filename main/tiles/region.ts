@@ -4,8 +4,9 @@
  *
  * Tiles come through the TileService (so the cache and scheduler apply) and are decoded
  * in the worker pool. Pixels outside the slide are transparent black, as OpenSlide's
- * read_region gives them. Fluorescence slides: the chosen channels are tinted with
- * their colour and added.
+ * read_region gives them. Fluorescence slides: each chosen channel is mapped to 8 bits
+ * through its min–max over the region (8-bit channels as they are), tinted with its
+ * colour (default blue, green, red, …) and added.
  *
  * Error codes: TILE_REGION_INVALID, TILE_REGION_TOO_LARGE.
  */
@@ -35,7 +36,9 @@ export const MAX_REGION_PIXELS = 64 * 1024 * 1024;
 /** Tiles fetched and decoded at once: bounds memory whatever the region size. */
 const WINDOW = 8;
 
-const DECODE_MODULE = new URL(`../formats/codecs/decode.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url).href;
+const EXT = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
+const DECODE_MODULE = new URL(`../formats/codecs/decode.${EXT}`, import.meta.url).href;
+const CHANNEL_MODULE = new URL(`./region-codec.${EXT}`, import.meta.url).href;
 const DEFAULT_TINTS = ['#0000ff', '#00ff00', '#ff0000', '#ff00ff', '#00ffff', '#ffff00', '#ffffff'];
 
 export async function readRegion(service: TileService, slide: SlideHandle, req: RegionRequest): Promise<RgbaImage> {
@@ -62,20 +65,87 @@ export async function readRegion(service: TileService, slide: SlideHandle, req: 
   const jobs: { col: number; row: number; plane: number }[] = [];
   for (let row = r0; row <= r1; row++) for (let col = c0; col <= c1; col++) for (const plane of channels) jobs.push({ col, row, plane });
 
+  const valid = (col: number, row: number) => ({
+    w: Math.min(level.tileWidth, level.width - col * level.tileWidth),
+    h: Math.min(level.tileHeight, level.height - row * level.tileHeight),
+  });
+  const opts = { priority: 'visible' as const, ...(req.signal ? { signal: req.signal } : {}) };
+  // Fluorescence: one display window per channel over the whole region (pass 1 finds it;
+  // pass 2 reads the same tiles again, from the cache, and maps them through it).
+  const windows = new Map<number, { lo: number; hi: number }>();
+  if (d.pixelKind === 'channels') {
+    await lanes(jobs, req.signal, async ({ col, row, plane }) => {
+      const tile = await service.getTile(slide, req.level, col, row, plane, opts);
+      if (!tile || !isChannelRaw(tile)) return;
+      const v = valid(col, row);
+      // The part of this tile inside both the slide and the region, in tile pixels.
+      const tx = col * level.tileWidth;
+      const ty = row * level.tileHeight;
+      const part = [Math.max(0, x - tx), Math.max(0, y - ty), Math.min(v.w, x + width - tx), Math.min(v.h, y + height - ty)];
+      const r = tile.encoding.kind === 'raw' && tile.encoding.bitsPerSample === 8 && tile.encoding.sampleFormat === 'uint'
+        ? { min: 0, max: 255 } // 8-bit samples are shown as they are
+        : await service.workers.run<{ min: number; max: number }>(CHANNEL_MODULE, 'rawRange', [tile, ...part], opts);
+      const w = windows.get(plane) ?? { lo: Infinity, hi: -Infinity };
+      windows.set(plane, { lo: Math.min(w.lo, r.min), hi: Math.max(w.hi, r.max) });
+    });
+  }
+  await lanes(jobs, req.signal, async ({ col, row, plane }) => {
+    const tile = await service.getTile(slide, req.level, col, row, plane, opts);
+    if (!tile) return;
+    const v = valid(col, row);
+    const dx = col * level.tileWidth - x;
+    const dy = row * level.tileHeight - y;
+    if (d.pixelKind !== 'channels') {
+      blit(out, width, height, await decode(service, tile, req.signal), dx, dy, v.w, v.h, undefined);
+      return;
+    }
+    const tint = parseColour(d.channels[plane]?.color ?? DEFAULT_TINTS[plane % DEFAULT_TINTS.length]!);
+    const win = windows.get(plane);
+    if (isChannelRaw(tile) && win) {
+      const grey = await service.workers.run<{ width: number; height: number; data: Uint8Array }>(CHANNEL_MODULE, 'rawToGrey', [tile, win.lo, win.hi], opts);
+      blitGrey(out, width, height, grey, dx, dy, v.w, v.h, tint);
+    } else {
+      blit(out, width, height, await decode(service, tile, req.signal), dx, dy, v.w, v.h, tint);
+    }
+  });
+  return { width, height, data: out };
+}
+
+/** Run `fn` over `jobs` with at most WINDOW at a time: bounds the tiles held in memory. */
+async function lanes<T>(jobs: T[], signal: AbortSignal | undefined, fn: (job: T) => Promise<void>): Promise<void> {
   let next = 0;
   const lane = async (): Promise<void> => {
     while (next < jobs.length) {
-      throwIfAborted(req.signal);
-      const { col, row, plane } = jobs[next++]!;
-      const tile = await service.getTile(slide, req.level, col, row, plane, { priority: 'visible', ...(req.signal ? { signal: req.signal } : {}) });
-      if (!tile) continue;
-      const rgba = await decode(service, tile, req.signal);
-      const tint = d.pixelKind === 'channels' ? parseColour(d.channels[plane]?.color ?? DEFAULT_TINTS[plane % DEFAULT_TINTS.length]!) : undefined;
-      blit(out, width, height, rgba, col * level.tileWidth - x, row * level.tileHeight - y, Math.min(level.tileWidth, level.width - col * level.tileWidth), Math.min(level.tileHeight, level.height - row * level.tileHeight), tint);
+      throwIfAborted(signal);
+      await fn(jobs[next++]!);
     }
   };
   await Promise.all(Array.from({ length: Math.min(WINDOW, jobs.length) }, lane));
-  return { width, height, data: out };
+}
+
+function isChannelRaw(tile: EncodedTile): boolean {
+  return tile.encoding.kind === 'raw' && tile.encoding.samplesPerPixel === 1;
+}
+
+/** Add a one-byte-per-pixel grey tile, tinted, into the output. */
+function blitGrey(out: Uint8Array, ow: number, oh: number, tile: { width: number; height: number; data: Uint8Array }, dx: number, dy: number, validW: number, validH: number, tint: [number, number, number]): void {
+  const w = Math.min(validW, tile.width);
+  const h = Math.min(validH, tile.height);
+  const sx0 = Math.max(0, -dx);
+  const sy0 = Math.max(0, -dy);
+  const sx1 = Math.min(w, ow - dx);
+  const sy1 = Math.min(h, oh - dy);
+  for (let sy = sy0; sy < sy1; sy++) {
+    for (let sx = sx0; sx < sx1; sx++) {
+      const v = tile.data[sy * tile.width + sx]!;
+      const o = ((sy + dy) * ow + sx + dx) * 4;
+      // Integer rounding, so a full-strength tint (255) reproduces the grey value exactly.
+      out[o] = Math.min(255, out[o]! + Math.round((v * tint[0]) / 255));
+      out[o + 1] = Math.min(255, out[o + 1]! + Math.round((v * tint[1]) / 255));
+      out[o + 2] = Math.min(255, out[o + 2]! + Math.round((v * tint[2]) / 255));
+      out[o + 3] = 255;
+    }
+  }
 }
 
 function decode(service: TileService, tile: EncodedTile, signal: AbortSignal | undefined): Promise<RgbaImage> {
@@ -106,10 +176,10 @@ function blit(out: Uint8Array, ow: number, oh: number, tile: RgbaImage, dx: numb
       continue;
     }
     for (let i = 0; i < n; i += 4) {
-      const v = tile.data[src + i]! / 255;
-      out[dst + i] = Math.min(255, out[dst + i]! + v * tint[0]);
-      out[dst + i + 1] = Math.min(255, out[dst + i + 1]! + v * tint[1]);
-      out[dst + i + 2] = Math.min(255, out[dst + i + 2]! + v * tint[2]);
+      const v = tile.data[src + i]!;
+      out[dst + i] = Math.min(255, out[dst + i]! + Math.round((v * tint[0]) / 255));
+      out[dst + i + 1] = Math.min(255, out[dst + i + 1]! + Math.round((v * tint[1]) / 255));
+      out[dst + i + 2] = Math.min(255, out[dst + i + 2]! + Math.round((v * tint[2]) / 255));
       out[dst + i + 3] = 255;
     }
   }

@@ -128,3 +128,37 @@ test('encodePng writes a PNG whose pixels decode back exactly', async (t) => {
   const r = spawnSync('vipsheader', [file], { encoding: 'utf8' });
   if (r.status === 0) assert.match(r.stdout, /97x61 uchar, 3 bands/);
 });
+
+const OME = '/work/shared/testdata/derived/ome-tiff/NDPI-DAPI-TRITC.2ch-uint16-pyramid-subifds.ome.tif';
+const TIFFFILE = `
+import sys, numpy as np, tifffile
+level, x, y, w, h = map(int, sys.argv[2:7])
+a = tifffile.TiffFile(sys.argv[1]).series[0].levels[level].asarray()[:, y:y+h, x:x+w].astype(np.float64)
+out = np.zeros((h, w, 4), np.uint8)
+for c, band in ((0, 2), (1, 1)):  # DAPI -> blue, TRITC -> green (the default tints)
+    lo, hi = a[c].min(), a[c].max()
+    out[:, :, band] = np.clip(np.floor((a[c] - lo) * 255.0 / (hi - lo) + 0.5), 0, 255)
+out[:, :, 3] = 255
+sys.stdout.buffer.write(out.tobytes())
+`;
+
+test('a 16-bit two-channel OME-TIFF region is windowed per channel across tiles, as tifffile reads it', { skip: spawnSync(PY, ['-c', 'import tifffile']).status !== 0 && 'python3-tifffile missing' }, async (t) => {
+  const service = setup(t);
+  const slide = await service.open(OME);
+  assert.equal(slide.descriptor.pixelKind, 'channels');
+  for (const c of [{ level: 0, x: 200, y: 300, width: 400, height: 300 }, { level: 1, x: 0, y: 0, width: 992, height: 1216 }]) {
+    const ours = await readRegion(service, slide, c);
+    const r = spawnSync(PY, ['-c', TIFFFILE, OME, String(c.level), String(c.x), String(c.y), String(c.width), String(c.height)], { maxBuffer: 64 << 20 });
+    assert.equal(r.status, 0, r.stderr?.toString());
+    const ref = new Uint8Array(r.stdout);
+    assert.equal(ours.data.length, ref.length);
+    let worst = 0;
+    for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(ours.data[i]! - ref[i]!));
+    t.diagnostic(`level ${c.level} ${c.width}x${c.height}: largest difference ${worst}`);
+    assert.ok(worst <= 1, `largest difference ${worst} at ${JSON.stringify(c)}`);
+  }
+  // One channel only: the green band stays empty.
+  const dapi = await readRegion(service, slide, { level: 2, x: 0, y: 0, width: 200, height: 200, channels: [0] });
+  assert.ok(dapi.data.some((v, i) => i % 4 === 2 && v > 0));
+  assert.ok(dapi.data.every((v, i) => i % 4 !== 1 || v === 0));
+});
