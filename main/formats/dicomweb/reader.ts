@@ -1,0 +1,231 @@
+/**
+ * A SlideReader over a DICOMweb series. `openDicomwebSeries` reads the series metadata
+ * once (WADO-RS /metadata) and lays out the pyramid (series.ts). Tiles are frames:
+ * `locateTile` answers the instance and 1-based frame number in `meta` (no byte ranges:
+ * frames are not byte ranges of one object), and `readTiles` fetches the frames of many
+ * locations grouping them per instance into multi-frame WADO-RS requests, which is how a
+ * tile scheduler should call it. `assembleTile` passes JPEG frames through as stored
+ * (image/jpeg) and returns native frames raw, the same rules as the Part 10 reader.
+ * See docs/decisions/0702-dicomweb-tiles-are-frames.md.
+ */
+import { AppError, throwIfAborted } from '../../common/errors.js';
+import type { DicomwebClient } from '../../sources/dicomweb/client.js';
+import { decodeTileToRgba } from '../codecs/decode.js';
+import { decodeJpeg2000 } from '../codecs/jpeg2000.js';
+import { buildLevels, finalizeDescriptor } from '../descriptor.js';
+import { T } from '../dicom/instance.js';
+import { num, str, TS } from '../dicom/parser.js';
+import { corrupt, tileOutOfRange, unsupported } from '../errors.js';
+import { markRgb } from '../jpeg/markers.js';
+import type { AssociatedImageName, EncodedTile, SlideDescriptor, SlideReader, TileLocation } from '../types.js';
+import { frameOfTile, layoutSeries, type SeriesLayout, type WebInstance } from './series.js';
+
+export interface DicomwebTileMeta extends Record<string, unknown> {
+  sopInstanceUid: string;
+  /** 1-based, as WADO-RS numbers frames. */
+  frame: number;
+}
+
+export interface ReadTilesResult {
+  /** One buffer per location, in order (the frame as the archive stored it). */
+  buffers: Uint8Array[];
+  requests: number;
+  bytes: number;
+}
+
+export async function openDicomwebSeries(client: DicomwebClient, studyInstanceUid: string, seriesInstanceUid: string, signal?: AbortSignal): Promise<DicomwebSlideReader> {
+  const metadata = await client.seriesMetadata(studyInstanceUid, seriesInstanceUid, signal);
+  if (metadata.length === 0) throw new AppError('DICOMWEB_NOT_FOUND', 'The image archive has no instances in this series.', { details: { seriesInstanceUid } });
+  const layout = layoutSeries(metadata);
+  const ds = layout.top;
+  const props: Record<string, string> = { 'openslide.vendor': 'dicom' };
+  const setProp = (k: string, v: string | undefined): void => {
+    if (v) props[k] = v;
+  };
+  setProp('dicom.Manufacturer', str(ds, T.Manufacturer));
+  setProp('dicom.ManufacturerModelName', str(ds, T.ModelName));
+  setProp('dicom.StudyInstanceUID', studyInstanceUid);
+  setProp('dicom.SeriesInstanceUID', seriesInstanceUid);
+  setProp('dicom.ContainerIdentifier', str(ds, T.ContainerIdentifier));
+  setProp('dicomweb.mpp-source', layout.mppSource);
+  const descriptor = finalizeDescriptor({
+    format: 'dicomweb',
+    vendor: str(ds, T.Manufacturer) || 'dicom',
+    identity: { uri: `dicomweb://${client.root.replace(/^https?:\/\//, '')}/studies/${studyInstanceUid}/series/${seriesInstanceUid}`, size: 0, etag: undefined, lastModified: undefined },
+    levels: buildLevels(layout.levels),
+    mpp: layout.mpp,
+    objectivePower: layout.objectivePower,
+    pixelKind: layout.rgb ? 'rgb' : 'channels',
+    channels: layout.channels.map((c) => ({ name: c.name, bitsPerSample: c.bits, sampleFormat: 'uint' as const })),
+    associated: [...layout.associated].map(([name, i]) => ({ name, width: i.width, height: i.height })),
+    properties: props,
+  });
+  return new DicomwebSlideReader(client, studyInstanceUid, seriesInstanceUid, descriptor, layout);
+}
+
+export class DicomwebSlideReader implements SlideReader {
+  readonly descriptor: SlideDescriptor;
+  readonly layout: SeriesLayout;
+  readonly #client: DicomwebClient;
+  readonly #study: string;
+  readonly #series: string;
+  readonly #bySop = new Map<string, WebInstance>();
+  /** Transfer syntax per instance as learned from frame answers (metadata rarely has it). */
+  readonly #ts = new Map<string, string>();
+
+  constructor(client: DicomwebClient, study: string, series: string, descriptor: SlideDescriptor, layout: SeriesLayout) {
+    this.#client = client;
+    this.#study = study;
+    this.#series = series;
+    this.descriptor = descriptor;
+    this.layout = layout;
+    for (const l of layout.levels) for (const i of l.instances) this.#bySop.set(i.sopInstanceUid, i);
+    for (const i of layout.associated.values()) this.#bySop.set(i.sopInstanceUid, i);
+  }
+
+  async locateTile(level: number, col: number, row: number, plane: number, signal?: AbortSignal): Promise<TileLocation | null> {
+    throwIfAborted(signal);
+    const l = this.layout.levels[level];
+    const planeId = this.layout.planes[plane];
+    if (!l || planeId === undefined || !Number.isInteger(col) || !Number.isInteger(row) || col < 0 || row < 0 || col >= l.columns || row >= l.rows) {
+      throw tileOutOfRange(level, col, row, plane);
+    }
+    const ref = frameOfTile(l, this.layout.rgb ? 0 : plane, planeId, col, row);
+    if (!ref) return null;
+    const meta: DicomwebTileMeta = { sopInstanceUid: ref.instance.sopInstanceUid, frame: ref.frame };
+    return { level, col, row, plane, ranges: [], meta };
+  }
+
+  /** Fetch the frames of many tiles: one multi-frame request per instance (split past 64 frames by the client). */
+  async readTiles(locations: readonly TileLocation[], signal?: AbortSignal): Promise<ReadTilesResult> {
+    const bySop = new Map<string, { index: number; frame: number }[]>();
+    locations.forEach((loc, index) => {
+      const m = tileMeta(loc);
+      bySop.set(m.sopInstanceUid, [...(bySop.get(m.sopInstanceUid) ?? []), { index, frame: m.frame }]);
+    });
+    const buffers: Uint8Array[] = new Array<Uint8Array>(locations.length);
+    let requests = 0;
+    let bytes = 0;
+    await Promise.all(
+      [...bySop].map(async ([sop, wanted]) => {
+        // Ask each frame once even when two locations share it.
+        const frames = [...new Set(wanted.map((w) => w.frame))];
+        const batch = await this.#client.frames(this.#study, this.#series, sop, frames, signal);
+        requests += batch.requests;
+        bytes += batch.bytes;
+        const byFrame = new Map(frames.map((f, i) => [f, batch.frames[i]!]));
+        const ts = batch.frames[0]?.transferSyntax ?? mediaTypeSyntax(batch.frames[0]?.mediaType);
+        if (ts) this.#ts.set(sop, ts);
+        for (const w of wanted) buffers[w.index] = byFrame.get(w.frame)!.bytes;
+      }),
+    );
+    return { buffers, requests, bytes };
+  }
+
+  async assembleTile(location: TileLocation, buffers: Uint8Array[]): Promise<EncodedTile> {
+    const m = tileMeta(location);
+    const inst = this.#bySop.get(m.sopInstanceUid);
+    if (!inst) throw tileOutOfRange(location.level, location.col, location.row, location.plane);
+    const bytes = buffers[0];
+    if (!bytes || bytes.length === 0) throw corrupt(`frame ${m.frame} of instance ${m.sopInstanceUid} is empty`, undefined);
+    return assembleFrame(inst, this.#ts.get(inst.sopInstanceUid) ?? inst.transferSyntax, location, bytes);
+  }
+
+  async readAssociated(name: AssociatedImageName, signal?: AbortSignal): Promise<EncodedTile> {
+    const inst = name === 'macro' ? undefined : this.layout.associated.get(name);
+    if (!inst) throw new AppError('FORMAT_NO_ASSOCIATED_IMAGE', `This slide has no ${name} image.`, { details: { name } });
+    const locs: TileLocation[] = [];
+    for (let r = 0; r < inst.rows; r++) {
+      for (let c = 0; c < inst.columns; c++) {
+        const index = r * inst.columns + c;
+        if (index < inst.frames) locs.push({ level: -1, col: c, row: r, plane: 0, ranges: [], meta: { sopInstanceUid: inst.sopInstanceUid, frame: index + 1 } satisfies DicomwebTileMeta });
+      }
+    }
+    const { buffers } = await this.readTiles(locs, signal);
+    if (locs.length === 1) return { ...(await this.assembleTile(locs[0]!, [buffers[0]!])), width: inst.width, height: inst.height };
+    if (inst.width * inst.height > 64 << 20) throw corrupt(`the ${name} image claims ${inst.width}×${inst.height} pixels`, undefined);
+    const out = new Uint8Array(inst.width * inst.height * 4);
+    for (let i = 0; i < locs.length; i++) {
+      const loc = locs[i]!;
+      const img = await decodeTileToRgba(await this.assembleTile(loc, [buffers[i]!]));
+      const x0 = loc.col * inst.tileWidth, y0 = loc.row * inst.tileHeight;
+      const w = Math.min(img.width, inst.width - x0), h = Math.min(img.height, inst.height - y0);
+      for (let y = 0; y < h; y++) out.set(img.data.subarray(y * img.width * 4, (y * img.width + w) * 4), ((y0 + y) * inst.width + x0) * 4);
+    }
+    return { level: -1, col: 0, row: 0, plane: 0, width: inst.width, height: inst.height, encoding: { kind: 'raw', bitsPerSample: 8, samplesPerPixel: 4, sampleFormat: 'uint' }, mime: 'application/octet-stream', bytes: out };
+  }
+
+  async close(): Promise<void> {
+    // Nothing held open: the client's connections belong to the fetch it was given.
+  }
+}
+
+function tileMeta(loc: TileLocation): DicomwebTileMeta {
+  const sop = loc.meta?.['sopInstanceUid'];
+  const frame = loc.meta?.['frame'];
+  if (typeof sop !== 'string' || typeof frame !== 'number') throw tileOutOfRange(loc.level, loc.col, loc.row, loc.plane);
+  return { sopInstanceUid: sop, frame };
+}
+
+function mediaTypeSyntax(mediaType: string | undefined): string | undefined {
+  if (mediaType === 'image/jpeg') return TS.JpegBaseline;
+  if (mediaType === 'image/jp2' || mediaType === 'image/jpx') return TS.Jpeg2000;
+  if (mediaType === 'application/octet-stream') return TS.ExplicitLE;
+  return undefined;
+}
+
+type Kind = 'jpeg' | 'jpeg2000' | 'native';
+
+function kindOf(ts: string | undefined, bytes: Uint8Array, inst: WebInstance): Kind {
+  if (ts === undefined) {
+    // Metadata without group 0002 and no answer seen yet: the bytes say it.
+    if (bytes[0] === 0xff && bytes[1] === 0xd8) return 'jpeg';
+    if (bytes[0] === 0xff && bytes[1] === 0x4f) return 'jpeg2000';
+    return 'native';
+  }
+  if (ts === TS.ImplicitLE || ts === TS.ExplicitLE) return 'native';
+  if (ts === TS.JpegBaseline || ts === TS.JpegExtended) return 'jpeg';
+  if (ts === TS.Jpeg2000 || ts === TS.Jpeg2000Lossless) return 'jpeg2000';
+  throw unsupported(`dicom-ts-${ts}`, `DICOM transfer syntax ${ts} is not supported yet.`, { transferSyntax: ts, sopInstanceUid: inst.sopInstanceUid });
+}
+
+async function assembleFrame(inst: WebInstance, ts: string | undefined, loc: TileLocation, bytes: Uint8Array): Promise<EncodedTile> {
+  const base = { level: loc.level, col: loc.col, row: loc.row, plane: loc.plane, width: inst.tileWidth, height: inst.tileHeight };
+  const kind = kindOf(ts, bytes, inst);
+  if (kind === 'jpeg') {
+    // A JFIF marker means YCbCr whatever the tag says; otherwise an RGB tag needs Adobe's marker to be decoded as RGB.
+    const out = inst.photometric === 'RGB' && !hasJfif(bytes) ? markRgb(bytes) : bytes;
+    return { ...base, encoding: { kind: 'jpeg' }, mime: 'image/jpeg', bytes: out };
+  }
+  if (kind === 'jpeg2000') {
+    const d = await decodeJpeg2000(bytes);
+    return {
+      ...base, width: d.width, height: d.height,
+      encoding: { kind: 'raw', bitsPerSample: d.bitsPerSample, samplesPerPixel: d.samplesPerPixel, sampleFormat: d.signed ? 'int' : 'uint' },
+      mime: 'application/octet-stream', bytes: d.data,
+    };
+  }
+  const spp = inst.samplesPerPixel;
+  const bits = inst.bitsAllocated;
+  if (bits !== 8 && bits !== 16) throw corrupt(`${bits}-bit DICOM samples`, undefined);
+  const expected = inst.tileWidth * inst.tileHeight * spp * (bits / 8);
+  if (bytes.length < expected) throw corrupt(`a native frame has ${bytes.length} bytes, ${expected} expected`, undefined);
+  let out = bytes.length === expected ? bytes : bytes.subarray(0, expected);
+  if (spp > 1 && num(inst.dataset, T.PlanarConfiguration) === 1) out = interleave(out, spp, inst.tileWidth * inst.tileHeight, bits / 8);
+  const signed = num(inst.dataset, T.PixelRepresentation) === 1;
+  return { ...base, encoding: { kind: 'raw', bitsPerSample: bits, samplesPerPixel: spp, sampleFormat: signed ? 'int' : 'uint' }, mime: 'application/octet-stream', bytes: out };
+}
+
+function hasJfif(b: Uint8Array): boolean {
+  return b[2] === 0xff && b[3] === 0xe0 && b[6] === 0x4a && b[7] === 0x46 && b[8] === 0x49 && b[9] === 0x46;
+}
+
+function interleave(b: Uint8Array, spp: number, pixels: number, bytes: number): Uint8Array {
+  const out = new Uint8Array(pixels * spp * bytes);
+  for (let s = 0; s < spp; s++) {
+    for (let p = 0; p < pixels; p++) {
+      for (let k = 0; k < bytes; k++) out[(p * spp + s) * bytes + k] = b[(s * pixels + p) * bytes + k] ?? 0;
+    }
+  }
+  return out;
+}
