@@ -29,6 +29,14 @@ await Promise.all([
     // Bundled CommonJS dependencies call require(); give the ES module a real one.
     banner: { js: "import { createRequire as __wsiCreateRequire } from 'node:module'; const require = __wsiCreateRequire(import.meta.url);" },
   }),
+  // The tile decoder threads (main/tiles/workers.ts) load worker.js from the bundle's folder.
+  build({
+    ...common,
+    entryPoints: ['main/tiles/worker.ts'],
+    outfile: `${outDir}/worker.js`,
+    format: 'esm',
+    banner: { js: "import { createRequire as __wsiCreateRequire } from 'node:module'; const require = __wsiCreateRequire(import.meta.url);" },
+  }),
   build({
     ...common,
     entryPoints: ['preload/index.ts'],
@@ -37,4 +45,4 @@ await Promise.all([
     format: 'cjs',
   }),
 ]);
-console.log(`built ${outDir}/main.js and ${outDir}/preload.cjs`);
+console.log(`built ${outDir}/main.js, ${outDir}/worker.js and ${outDir}/preload.cjs`);

@@ -12,10 +12,8 @@ import { AppError } from '../common/errors.js';
 import { decodeRawTile, type RawTileSpec } from '../formats/codecs/raw.js';
 import type { EncodedTile, TileEncoding, TileLocation } from '../formats/types.js';
 
-export const RAW_ASSEMBLER = {
-  module: new URL(`./assemble-raw.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url).href,
-  export: 'assembleRaw',
-} as const;
+/** Names this module to the worker pool (see BUILTIN in worker.ts). */
+export const RAW_ASSEMBLER = { module: 'builtin:assemble-raw', export: 'assembleRaw' } as const;
 
 export interface RawAssemblyMeta {
   worker: typeof RAW_ASSEMBLER;

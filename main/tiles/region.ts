@@ -36,9 +36,9 @@ export const MAX_REGION_PIXELS = 64 * 1024 * 1024;
 /** Tiles fetched and decoded at once: bounds memory whatever the region size. */
 const WINDOW = 8;
 
-const EXT = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
-const DECODE_MODULE = new URL(`../formats/codecs/decode.${EXT}`, import.meta.url).href;
-const CHANNEL_MODULE = new URL(`./region-codec.${EXT}`, import.meta.url).href;
+/** Worker task modules (see BUILTIN in worker.ts). */
+const DECODE_MODULE = 'builtin:decode';
+const CHANNEL_MODULE = 'builtin:region-codec';
 const DEFAULT_TINTS = ['#0000ff', '#00ff00', '#ff0000', '#ff00ff', '#00ffff', '#ffff00', '#ffffff'];
 
 export async function readRegion(service: TileService, slide: SlideHandle, req: RegionRequest): Promise<RgbaImage> {

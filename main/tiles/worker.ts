@@ -18,9 +18,22 @@ type Importer = (url: string) => Promise<Record<string, unknown>>;
 const port = parentPort;
 if (!port) throw new Error('worker.ts must run in a worker thread');
 
-// Under tsx (tests, dev) the pool hands us a loader able to import .ts modules.
-const importer: Importer =
+/**
+ * The app's own task modules, imported statically by name so a bundler (esbuild for the
+ * Electron build) puts them into the worker bundle: a file URL computed at run time
+ * would point into the bundle's folder, where those modules do not exist.
+ */
+const BUILTIN: Record<string, () => Promise<Record<string, unknown>>> = {
+  'builtin:decode': () => import('../formats/codecs/decode.js'),
+  'builtin:region-codec': () => import('./region-codec.js'),
+  'builtin:assemble-raw': () => import('./assemble-raw.js'),
+};
+
+// Other modules by file URL (tests, extensions). Under tsx (tests, dev) the pool hands us
+// a loader able to import .ts modules.
+const byUrl: Importer =
   ((globalThis as { __tileWorkerImport?: Importer }).__tileWorkerImport) ?? ((url) => import(url) as Promise<Record<string, unknown>>);
+const importer: Importer = (name) => BUILTIN[name]?.() ?? byUrl(name);
 
 port.on('message', (task: Task) => {
   void run(task);

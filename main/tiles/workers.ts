@@ -47,7 +47,11 @@ export class WorkerPool {
     this.size = Math.max(1, options.size ?? Math.min(4, Math.max(1, availableParallelism() - 1)));
   }
 
-  /** Run `exportName` of the ES module at `moduleUrl` (a file: URL) in a worker thread. */
+  /**
+   * Run `exportName` of a module in a worker thread. `moduleUrl` is one of the app's
+   * built-in task modules (`builtin:decode`, `builtin:region-codec`, `builtin:assemble-raw`)
+   * or a file: URL of an ES module.
+   */
   run<T>(moduleUrl: string, exportName: string, args: unknown[], options: { transfer?: ArrayBuffer[]; signal?: AbortSignal } = {}): Promise<T> {
     if (this.#closed) return Promise.reject(new AppError('TILE_WORKERS_CLOSED', 'The decoder threads have been shut down.'));
     if (options.signal?.aborted) return Promise.reject(new AppError('ABORTED', 'The operation was cancelled.', { cause: options.signal.reason }));
