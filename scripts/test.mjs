@@ -39,6 +39,8 @@ const r = spawnSync(
   process.execPath,
   [
     '--import', 'tsx', '--test', `--test-concurrency=${concurrency}`,
+    // A hung test must fail, not stall CI: no single test may take longer than this.
+    `--test-timeout=${process.env.TEST_TIMEOUT_MS ?? 240000}`,
     '--test-reporter=spec', '--test-reporter-destination=stdout',
     '--test-reporter=tap', `--test-reporter-destination=${tapFile}`,
     ...files,

@@ -46,8 +46,10 @@ export interface OpenOptions {
 export async function openSlide(reader: RangeReader, options: OpenOptions = {}): Promise<SlideReader> {
   const { signal } = options;
   try {
+    // Read first, then stat: readers clip ranges at the end and learn size and version
+    // from that answer, so the open costs no separate metadata round trip (a HEAD on S3).
+    const { buffers } = await reader.read([{ offset: 0, length: options.headSize ?? HEAD_SIZE }], signal);
     const identity = await reader.stat(signal);
-    const { buffers } = await reader.read([{ offset: 0, length: Math.min(options.headSize ?? HEAD_SIZE, identity.size) }], signal);
     const head = buffers[0] ?? new Uint8Array(0);
     if (head.length === 0) throw corrupt('the file is empty', 0);
     let tiff: TiffFile | undefined;

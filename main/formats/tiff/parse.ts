@@ -23,8 +23,13 @@ export const TIFF_LIMITS = {
   maxEagerValue: 8 << 20,
   /** Largest array `load` will fetch (a 4 GiB-tile-count lie must not allocate 32 GiB). */
   maxLazyValue: 256 << 20,
-  /** Size of a read at an IFD that is not in hand: usually holds the next few IFDs too. */
-  ifdReadSize: 64 << 10,
+  /**
+   * Size of a read at an IFD that is not in hand. A pyramid level's IFD is usually well
+   * under 1 KiB (tile tables are read lazily), and a slow link pays for every byte: at
+   * 20 Mbit/s 64 KiB costs half a round trip more than 16 KiB. Bigger IFDs are completed
+   * by a second read once their entry count is known.
+   */
+  ifdReadSize: 16 << 10,
   maxSubIfdDepth: 2,
 } as const;
 
