@@ -55,7 +55,7 @@ export function parseMultipart(contentType: string, body: Uint8Array): Multipart
   if (!boundary || boundary.length > 200) throw bad('the multipart answer has no boundary');
   const delim = ascii(`--${boundary}`);
   const parts: MultipartPart[] = [];
-  let pos = indexOf(body, delim, 0);
+  let pos = findDelimiter(body, delim, 0);
   if (pos < 0) throw bad('the multipart answer has no part');
   for (;;) {
     let p = pos + delim.length;
@@ -74,9 +74,9 @@ export function parseMultipart(contentType: string, body: Uint8Array): Multipart
     let next: number;
     if (Number.isSafeInteger(declared) && declared >= 0 && start + declared <= body.length && startsWithDelimiter(body, start + declared, delim)) {
       end = start + declared;
-      next = indexOf(body, delim, end);
+      next = findDelimiter(body, delim, end);
     } else {
-      next = indexOf(body, delim, start);
+      next = findDelimiter(body, delim, start);
       if (next < 0) throw bad('a part is cut short (no closing delimiter)');
       end = next;
       // The CRLF before a delimiter belongs to the delimiter.
@@ -116,6 +116,14 @@ function parseHeaders(text: string): Record<string, string> {
     if (c > 0) out[line.slice(0, c).trim().toLowerCase()] = line.slice(c + 1).trim();
   }
   return out;
+}
+
+/** A delimiter counts only at the start of a line (RFC 2046: CRLF belongs to it). */
+function findDelimiter(body: Uint8Array, delim: Uint8Array, from: number): number {
+  for (let at = indexOf(body, delim, from); at >= 0; at = indexOf(body, delim, at + 1)) {
+    if (at === 0 || body[at - 1] === 0x0a) return at;
+  }
+  return -1;
 }
 
 function indexOf(hay: Uint8Array, needle: Uint8Array, from: number): number {
