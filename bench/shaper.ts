@@ -108,27 +108,42 @@ export class LinkShaper {
   }
 
   #forward(from: Socket, to: Socket, pipe: Pipe, meter: (chunk: Buffer) => void): void {
+    // One FIFO per direction of a connection, drained by one timer: per-chunk timers can
+    // fire out of order (Node measures them from its cached loop time) and scramble bytes.
+    const queue: { at: number; piece: Buffer }[] = [];
     let queued = 0;
     let lastDelivery = 0;
+    let timer: NodeJS.Timeout | undefined;
+    let ended = false;
+    const drain = (): void => {
+      timer = undefined;
+      const now = performance.now();
+      while (queue.length > 0 && queue[0]!.at <= now) {
+        const { piece } = queue.shift()!;
+        queued -= piece.length;
+        if (!to.destroyed) to.write(piece);
+      }
+      if (queued < HIGH_WATER && from.isPaused() && !from.destroyed) from.resume();
+      if (queue.length > 0) timer = setTimeout(drain, Math.max(0, queue[0]!.at - now));
+      else if (ended && !to.destroyed) to.end();
+    };
     from.on('data', (data: Buffer) => {
       meter(data);
       for (let off = 0; off < data.length; off += CHUNK) {
         const piece = data.subarray(off, Math.min(off + CHUNK, data.length));
-        // Delivery times on one socket never go backwards, so bytes stay in order.
-        const at = Math.max(pipe.schedule(piece.length), lastDelivery);
-        lastDelivery = at;
+        lastDelivery = Math.max(pipe.schedule(piece.length), lastDelivery);
+        queue.push({ at: lastDelivery, piece });
         queued += piece.length;
-        setTimeout(() => {
-          queued -= piece.length;
-          if (!to.destroyed) to.write(piece);
-          if (queued < HIGH_WATER && from.isPaused()) from.resume();
-        }, Math.max(0, at - performance.now()));
       }
+      timer ??= setTimeout(drain, Math.max(0, queue[0]!.at - performance.now()));
       if (queued >= HIGH_WATER) from.pause();
     });
     from.on('end', () => {
-      const wait = Math.max(0, lastDelivery - performance.now());
-      setTimeout(() => to.end(), wait);
+      ended = true;
+      if (queue.length === 0 && timer === undefined && !to.destroyed) to.end();
+    });
+    from.on('close', () => {
+      if (timer) clearTimeout(timer);
     });
   }
 }

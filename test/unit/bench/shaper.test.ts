@@ -29,3 +29,23 @@ test('bytes pass through the shaped link intact, requests and bytes are counted'
     server.close();
   }
 });
+
+test('many large bodies through a slow shared link arrive byte-exact and in order', async () => {
+  const bodies = Array.from({ length: 8 }, () => randomBytes(1 << 20));
+  const server = createServer((req, res) => {
+    const body = bodies[Number(req.url!.slice(1))]!;
+    res.setHeader('content-length', String(body.length));
+    res.end(body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const { port } = server.address() as AddressInfo;
+  const shaper = new LinkShaper({ mbit: 400, rttMs: 10, target: { host: '127.0.0.1', port } });
+  const { url } = await shaper.start();
+  try {
+    const got = await Promise.all(bodies.map((_, i) => fetch(`${url}/${i}`).then((r) => r.arrayBuffer())));
+    got.forEach((g, i) => assert.ok(Buffer.from(g).equals(bodies[i]!), `body ${i} intact`));
+  } finally {
+    await shaper.stop();
+    server.close();
+  }
+});
