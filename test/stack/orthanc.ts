@@ -107,9 +107,11 @@ export async function startOrthanc(options: OrthancOptions = {}): Promise<Runnin
     orthanc.stderr?.on('data', (b: Buffer) => (orthancErr = (orthancErr + b.toString()).slice(-4000)));
 
     const port = await freePort();
+    // -t 0.02: Orthanc ends multipart answers by closing the connection (no length, no
+    // chunking); socat's default half-close wait of 0.5 s would add that to every multi-frame request.
     const socat = spawn(
       'socat',
-      [`TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork,backlog=256`, `EXEC:ip netns exec ${ns} socat STDIO TCP\\:127.0.0.1\\:${INNER_PORT}`],
+      ['-t', '0.02', `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork,backlog=256`, `EXEC:ip netns exec ${ns} socat -t 0.02 STDIO TCP\\:127.0.0.1\\:${INNER_PORT}`],
       { detached: true, stdio: 'ignore' },
     );
     procs.push(socat);
