@@ -11,6 +11,9 @@ import { join } from 'node:path';
 import { DicomwebClient, type SeriesSummary } from '../../../main/sources/dicomweb/client.js';
 import { openDicomwebSeries } from '../../../main/formats/dicomweb/reader.js';
 import { isAppError } from '../../../main/common/errors.js';
+import { localSiblings } from '../../../main/formats/local-siblings.js';
+import { openSlide, readTile } from '../../../main/formats/open.js';
+import { FileRangeReader } from '../../../main/sources/file.js';
 import { orthancUnavailable, startOrthanc, type RunningOrthanc } from '../../stack/orthanc.js';
 
 const TESTDATA = join(import.meta.dirname, '..', '..', '..', '..', 'shared', 'testdata', 'dicom-wsi');
@@ -192,5 +195,37 @@ describe('DICOMweb on Orthanc', { skip }, () => {
     const s = await seriesOf(sopOf(CMU));
     await assert.rejects(client.frames(s.studyInstanceUid, s.seriesInstanceUid, '1.2.3.4.5', [1]), (e) => isAppError(e, 'DICOMWEB_NOT_FOUND'));
     await assert.rejects(openDicomwebSeries(client, '1.2.3', '4.5.6'), (e) => isAppError(e) && ['DICOMWEB_NOT_FOUND'].includes(e.code));
+  });
+
+  test('same slide over DICOMweb and from the Part 10 files: same levels, same encoded tiles byte for byte', async () => {
+    for (const file of [CMU, join(TESTDATA, 'wg26-bpaec-3dhistech-partial', '5_0.dcm')]) {
+      const s = await seriesOf(sopOf(file));
+      const web = await openDicomwebSeries(client, s.studyInstanceUid, s.seriesInstanceUid);
+      const fileReader = new FileRangeReader(file);
+      const local = await openSlide(fileReader, { siblings: localSiblings(file) });
+      try {
+        assert.deepEqual(web.descriptor.levels, local.descriptor.levels);
+        assert.deepEqual(web.descriptor.mpp, local.descriptor.mpp);
+        assert.deepEqual(web.descriptor.channels.map((c) => c.name), local.descriptor.channels.map((c) => c.name));
+        for (let level = 0; level < Math.min(3, web.descriptor.levels.length); level++) {
+          const l = web.descriptor.levels[level]!;
+          for (let plane = 0; plane < web.descriptor.channels.length; plane++) {
+            const locs = [];
+            for (let row = 0; row < l.rows; row++) for (let col = 0; col < l.columns; col++) locs.push((await web.locateTile(level, col, row, plane))!);
+            const read = await web.readTiles(locs);
+            assert.equal(read.requests, new Set(locs.map((x) => x.meta!['sopInstanceUid'])).size, 'one request per instance');
+            for (const [i, loc] of locs.entries()) {
+              const a = await web.assembleTile(loc, [read.buffers[i]!]);
+              const b = (await readTile(local, fileReader, level, loc.col, loc.row, plane))!;
+              assert.equal(a.mime, b.mime);
+              assert.ok(Buffer.from(a.bytes).equals(Buffer.from(b.bytes)), `${file} L${level} ${loc.col},${loc.row} plane ${plane}`);
+            }
+          }
+        }
+      } finally {
+        await local.close();
+        await fileReader.close().catch(() => undefined);
+      }
+    }
   });
 });
