@@ -44,10 +44,12 @@ export interface RunningTokenGate {
 }
 
 const DECISION_BUDGET_MS = 1000;
+const JWKS_TIMEOUT_MS = 800;
 
 export async function startTokenGate(options: TokenGateOptions): Promise<RunningTokenGate> {
   const upstream = new URL(options.upstream);
-  const jwks = createRemoteJWKSet(new URL(options.jwksUri ?? `${options.issuer.replace(/\/$/, '')}/jwks`), { timeoutDuration: DECISION_BUDGET_MS });
+  // The key fetch gets most of the budget, so a slow IdP is reported as such (401) before the backstop (503).
+  const jwks = createRemoteJWKSet(new URL(options.jwksUri ?? `${options.issuer.replace(/\/$/, '')}/jwks`), { timeoutDuration: JWKS_TIMEOUT_MS });
   const maxAge = options.maxTokenAgeSeconds ?? 12 * 3600;
   const decisions: GateDecision[] = [];
 

@@ -5,6 +5,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer, type Socket } from 'node:net';
 import { generateKeyPair, SignJWT } from 'jose';
 import { DicomwebClient, type TokenSource } from '../../../main/sources/dicomweb/client.js';
 import { openDicomwebSeries } from '../../../main/formats/dicomweb/reader.js';
@@ -22,12 +23,12 @@ type Claims = Record<string, unknown>;
 
 /** A token source that mints a token per call; `plan` decides the claims of call n (0-based) and whether it was forced. */
 class MintingSource implements TokenSource {
-  calls: { forceRefresh: boolean }[] = [];
+  calls: { forceRefresh: boolean; minValiditySeconds: number | undefined }[] = [];
   constructor(private readonly idp: RunningIdp, private readonly plan: (call: number, forced: boolean) => Claims) {}
   async getAccessToken(opts?: { minValiditySeconds?: number; forceRefresh?: boolean }): Promise<string> {
     const forced = opts?.forceRefresh === true;
     const n = this.calls.length;
-    this.calls.push({ forceRefresh: forced });
+    this.calls.push({ forceRefresh: forced, minValiditySeconds: opts?.minValiditySeconds });
     return this.idp.signJwt(this.plan(n, forced));
   }
 }
@@ -75,6 +76,8 @@ describe('DICOMweb behind the HealthImaging-style token gate', { skip }, () => {
     assert.equal(viaGate.requests, 1);
     viaGate.buffers.forEach((b, i) => assert.ok(Buffer.from(b).equals(Buffer.from(direct.frames[i]!.bytes))));
     assert.ok(source.calls.every((c2) => !c2.forceRefresh), 'no renewal needed');
+    // Every request asks for a token that outlives it by a margin, so renewal happens before expiry.
+    assert.ok(source.calls.every((c2) => c2.minValiditySeconds === 60));
   });
 
   test('no token: 401 shown in words as DICOMWEB_UNAUTHORIZED', async () => {
@@ -171,6 +174,37 @@ describe('DICOMweb behind the HealthImaging-style token gate', { skip }, () => {
       assert.deepEqual(deadEnd.decisions.map((d) => d.status), [502, 502, 502]);
     } finally {
       await deadEnd.stop();
+    }
+  });
+
+  test('200 parallel frame requests through the gate and the bridge all succeed', async () => {
+    const c = client(new MintingSource(idp, () => good()));
+    const [study] = await c.searchStudies();
+    const [s] = await c.searchSeries(study!.studyInstanceUid);
+    const reader = await openDicomwebSeries(c, s!.studyInstanceUid, s!.seriesInstanceUid);
+    const l0 = reader.descriptor.levels[0]!;
+    const locs = await Promise.all(Array.from({ length: 200 }, (_, i) => reader.locateTile(0, i % l0.columns, Math.floor(i / l0.columns) % l0.rows, 0)));
+    const singles = await Promise.all(locs.map((l) => reader.readTiles([l!])));
+    const batch = await reader.readTiles(locs.map((l) => l!));
+    assert.equal(batch.requests, 1, 'duplicates asked once, one instance, one request');
+    singles.forEach((r, i) => assert.ok(Buffer.from(r.buffers[0]!).equals(Buffer.from(batch.buffers[i]!))));
+  });
+
+  test('an identity provider whose keys do not come in time: refused within the budget, not hung', async () => {
+    // A TCP server that accepts and never answers stands for an unreachable JWKS endpoint.
+    const sockets = new Set<Socket>();
+    const silent = createServer((sock) => sockets.add(sock));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as { port: number }).port;
+    const slowGate = await startTokenGate({ upstream: orthanc.baseUrl, issuer: idp.issuer, audience: AUDIENCE, jwksUri: `http://127.0.0.1:${port}/jwks` });
+    try {
+      const res = await fetch(`${slowGate.url}/dicom-web/studies`, { headers: { authorization: `Bearer ${await idp.signJwt(good())}` } });
+      assert.ok([401, 503].includes(res.status), `status ${res.status}`);
+      assert.match(((await res.json()) as { message: string }).message, /in time|within 1 second/);
+    } finally {
+      await slowGate.stop();
+      for (const sock of sockets) sock.destroy();
+      await new Promise<void>((r) => silent.close(() => r()));
     }
   });
 });
