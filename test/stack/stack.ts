@@ -18,6 +18,8 @@ import { flatten, validateLayer } from '../../main/config/load.js';
 import { startIdp, DEMO_USERS, type DemoUser, type IdpOptions, type RunningIdp } from './idp.js';
 import { addCannedPolicy, readOnlyPolicy, startMinio, type RunningMinio } from './minio.js';
 import { ensureDemoSlide } from './demo-slides.js';
+import { startOrthanc, type RunningOrthanc } from './orthanc.js';
+import { startTokenGate, type RunningTokenGate } from './token-gate.js';
 
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** The shared real-slide collection, read in place; never copied into the project. */
@@ -32,6 +34,20 @@ export interface StackOptions {
   /** Keep `dir` on stop() even when the stack created it. */
   keep?: boolean;
   extraRedirectUris?: string[];
+  /**
+   * Also start Orthanc (DICOMweb, loaded with ../shared/testdata/dicom-wsi and a dicomized
+   * TIFF) behind the HealthImaging-style token gate (audience `dicomweb`, groups
+   * pathology/research). Needs `ip netns` (root). Default false.
+   */
+  dicomweb?: boolean;
+}
+
+export interface StackDicomweb {
+  /** DICOMweb root through the token gate: bearer JWTs for `audience` from the stack's IdP. */
+  root: string;
+  audience: string;
+  orthanc: RunningOrthanc;
+  gate: RunningTokenGate;
 }
 
 export interface StackBucket {
@@ -56,6 +72,8 @@ export interface RunningStack {
   dir: string;
   idp: RunningIdp;
   minio: RunningMinio;
+  /** Present when started with `dicomweb: true`. */
+  dicomweb?: StackDicomweb;
   /** Milliseconds from startStack() to ready. */
   startupMs: number;
   stop(): Promise<void>;
@@ -158,6 +176,21 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       s3.destroy();
     }
 
+    let dicomweb: StackDicomweb | undefined;
+    if (options.dicomweb) {
+      const orthanc = await startOrthanc();
+      cleanups.push(() => orthanc.stop());
+      const audience = 'dicomweb';
+      const gate = await startTokenGate({
+        upstream: orthanc.baseUrl,
+        issuer: idp.issuer,
+        audience,
+        allow: (claims) => Array.isArray(claims['groups']) && (claims['groups'] as unknown[]).some((g) => g === 'pathology' || g === 'research'),
+      });
+      cleanups.push(() => gate.stop());
+      dicomweb = { root: `${gate.url}/dicom-web`, audience, orthanc, gate };
+    }
+
     const configFile = join(dir, 'config.json');
     const config = {
       organisation: { name: 'Demo Hospital' },
@@ -188,6 +221,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       dir,
       idp,
       minio,
+      ...(dicomweb ? { dicomweb } : {}),
       startupMs: Date.now() - t0,
       stop: stopAll,
     };
