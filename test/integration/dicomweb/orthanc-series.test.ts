@@ -121,6 +121,21 @@ describe('DICOMweb on Orthanc', { skip }, () => {
       const tile = await reader.assembleTile(loc, [buffers[0]!]);
       assert.equal(tile.mime, 'image/jpeg');
       assert.deepEqual([...tile.bytes.subarray(0, 2)], [0xff, 0xd8]);
+      // All 108 tiles of level 0: more than 64 frames, so two requests; every frame a whole JPEG.
+      const all = [];
+      for (let r = 0; r < l0.rows; r++) for (let c = 0; c < l0.columns; c++) all.push((await reader.locateTile(0, c, r, 0))!);
+      assert.equal(all.length, 108);
+      assert.equal(new Set(all.map((x) => x.meta!['frame'])).size, 108);
+      const read = await reader.readTiles(all);
+      assert.equal(read.requests, 2);
+      for (const b of read.buffers) {
+        assert.deepEqual([...b.subarray(0, 2)], [0xff, 0xd8]);
+        assert.ok(b.subarray(-3).includes(0xd9));
+      }
+      // Cancelled before it starts: ABORTED, nothing fetched.
+      const ac = new AbortController();
+      ac.abort();
+      await assert.rejects(reader.readTiles(all.slice(0, 3), ac.signal), (e) => isAppError(e, 'ABORTED'));
     }
     assert.ok(found, 'the dicomized series is listed');
   });
