@@ -106,17 +106,29 @@ export async function startOrthanc(options: OrthancOptions = {}): Promise<Runnin
     let orthancErr = '';
     orthanc.stderr?.on('data', (b: Buffer) => (orthancErr = (orthancErr + b.toString()).slice(-4000)));
 
-    const port = await freePort();
-    // -t 0.02: Orthanc ends multipart answers by closing the connection (no length, no
-    // chunking); socat's default half-close wait of 0.5 s would add that to every multi-frame request.
-    const socat = spawn(
-      'socat',
-      ['-t', '0.02', `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork,backlog=256`, `EXEC:ip netns exec ${ns} socat -t 0.02 STDIO TCP\\:127.0.0.1\\:${INNER_PORT}`],
-      { detached: true, stdio: 'ignore' },
-    );
-    procs.push(socat);
-    const baseUrl = `http://127.0.0.1:${port}`;
-    await waitReady(baseUrl, orthanc, () => orthancErr);
+    // The port is picked free and then bound by socat: another process may take it in between,
+    // so a bridge that exits at once is started again on a new port.
+    let baseUrl = '';
+    for (let attempt = 1; ; attempt++) {
+      const port = await freePort();
+      // -t 0.02: Orthanc ends multipart answers by closing the connection (no length, no
+      // chunking); socat's default half-close wait of 0.5 s would add that to every multi-frame request.
+      const socat = spawn(
+        'socat',
+        ['-t', '0.02', `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork,backlog=256`, `EXEC:ip netns exec ${ns} socat -t 0.02 STDIO TCP\\:127.0.0.1\\:${INNER_PORT}`],
+        { detached: true, stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      let socatErr = '';
+      socat.stderr?.on('data', (b: Buffer) => (socatErr = (socatErr + b.toString()).slice(-2000)));
+      procs.push(socat);
+      baseUrl = `http://127.0.0.1:${port}`;
+      try {
+        await waitReady(baseUrl, orthanc, () => orthancErr, socat, () => socatErr);
+        break;
+      } catch (err) {
+        if (!(socat.exitCode !== null && attempt < 3)) throw err;
+      }
+    }
 
     const loaded: { file: string; sopInstanceUid: string }[] = [];
     const files = (options.dicom ?? [join(SHARED_TESTDATA, 'dicom-wsi')]).flatMap(listDicom);
@@ -167,10 +179,11 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function waitReady(baseUrl: string, orthanc: ChildProcess, stderr: () => string): Promise<void> {
+async function waitReady(baseUrl: string, orthanc: ChildProcess, stderr: () => string, bridge: ChildProcess, bridgeErr: () => string): Promise<void> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (orthanc.exitCode !== null) throw new AppError('STACK_ORTHANC_START', `Orthanc exited with code ${orthanc.exitCode}: ${stderr().slice(-800)}`);
+    if (bridge.exitCode !== null) throw new AppError('STACK_ORTHANC_START', `The socat bridge to Orthanc exited with code ${bridge.exitCode}: ${bridgeErr().slice(-400)}`);
     try {
       const res = await fetch(`${baseUrl}/system`, { signal: AbortSignal.timeout(2000) });
       if (res.ok) {
