@@ -168,8 +168,11 @@ export class DicomwebClient {
     }
     const out: FrameBatch = { frames: [], bytes: 0, requests: 0 };
     const base = `/studies/${uid(studyInstanceUid)}/series/${uid(seriesInstanceUid)}/instances/${uid(sopInstanceUid)}/frames/`;
-    for (let i = 0; i < frameNumbers.length; i += MAX_FRAMES_PER_REQUEST) {
-      const chunk = frameNumbers.slice(i, i + MAX_FRAMES_PER_REQUEST);
+    // HealthImaging refuses a frame list with duplicates: each frame is asked once and handed back per request slot.
+    const unique = [...new Set(frameNumbers)];
+    const got = new Map<number, FramePart>();
+    for (let i = 0; i < unique.length; i += MAX_FRAMES_PER_REQUEST) {
+      const chunk = unique.slice(i, i + MAX_FRAMES_PER_REQUEST);
       const res = await this.#request(base + chunk.join(','), FRAMES_ACCEPT, signal);
       const body = new Uint8Array(await res.arrayBuffer());
       out.bytes += body.length;
@@ -183,8 +186,9 @@ export class DicomwebClient {
           details: { asked: chunk.length, got: parts.length },
         });
       }
-      for (const p of parts) out.frames.push({ bytes: p.body, mediaType: p.mediaType, transferSyntax: p.transferSyntax });
+      parts.forEach((p, k) => got.set(chunk[k]!, { bytes: p.body, mediaType: p.mediaType, transferSyntax: p.transferSyntax }));
     }
+    out.frames = frameNumbers.map((n) => got.get(n)!);
     return out;
   }
 

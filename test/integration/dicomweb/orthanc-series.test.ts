@@ -172,6 +172,10 @@ describe('DICOMweb on Orthanc', { skip }, () => {
       assert.deepEqual(Buffer.from(single.frames[0]!.bytes), Buffer.from(batch.frames[n - 1]!.bytes), `frame ${n}`);
     }
     numbers.forEach((n, i) => assert.ok(Buffer.from(batch.frames[i]!.bytes).equals(reference.frames[i]!), `frame ${n} differs from pydicom's`));
+    // Duplicates and any order: asked once each, answered in the order asked.
+    const mixed = await client.frames(s.studyInstanceUid, s.seriesInstanceUid, sop, [9, 2, 9, 30]);
+    assert.equal(mixed.requests, 1);
+    assert.deepEqual(mixed.frames.map((f) => Buffer.from(f.bytes)), [9, 2, 9, 30].map((n) => reference.frames[n - 1]!));
 
     // Through the reader: tiles batch into one request and pass through as JPEG.
     const reader = await openDicomwebSeries(client, s.studyInstanceUid, s.seriesInstanceUid);
