@@ -14,8 +14,9 @@ import { markRgb } from '../jpeg/markers.js';
 import { no, yes, type Detection } from '../probe.js';
 import type { AssociatedImageName, ChannelInfo, EncodedTile, FormatProbe, SlideFormat, SlideReader, TileLocation } from '../types.js';
 import { unwrapItems } from './frames.js';
+import { pyramidMpp } from './mpp.js';
 import { checkTransferSyntax, frameOf, frameTable, readInstance, T, WSI_SOP_CLASS, type DicomInstance } from './instance.js';
-import { isDicom, NeedMoreBytes, num, nums, parseDicomHeader, seq, str } from './parser.js';
+import { isDicom, NeedMoreBytes, num, parseDicomHeader, seq, str } from './parser.js';
 
 const HEAD_SIZE = 256 << 10;
 const MAX_SIBLINGS = 2000;
@@ -75,13 +76,7 @@ async function open(probe: FormatProbe, signal?: AbortSignal): Promise<SlideRead
   const planeIds = rgb ? [top.opticalPaths[0]!] : [...new Set(sizes[0]!.flatMap((i) => i.opticalPaths))];
   const levels = sizes.map((insts) => ({ insts, geometry: insts[0]! }));
   const ds = top.header.dataset;
-  const spacing = nums(seq(seq(ds, T.SharedGroups)[0], T.PixelMeasures)[0], T.PixelSpacing);
-  let mpp: { x: number; y: number } | undefined;
-  if (spacing && spacing.length >= 2 && spacing[0]! > 0 && spacing[1]! > 0) mpp = { x: spacing[1]! * 1000, y: spacing[0]! * 1000 };
-  else {
-    const w = num(ds, T.ImagedVolumeWidth);
-    if (w && w > 0) mpp = { x: (w * 1000) / top.width, y: (w * 1000) / top.width };
-  }
+  const { mpp } = pyramidMpp(ds, top.width, top.height);
   const opSeq = seq(ds, T.OpticalPathSequence);
   const power = num(opSeq[0], T.ObjectiveLensPower);
   const bits = (top.bitsAllocated === 16 ? 16 : 8) as 8 | 16;

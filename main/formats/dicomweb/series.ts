@@ -14,15 +14,14 @@
  */
 import { corrupt } from '../errors.js';
 import { T } from '../dicom/instance.js';
-import { num, nums, seq, str, strings, tag, type DicomDataset } from '../dicom/parser.js';
+import { pyramidMpp, type MppSource } from '../dicom/mpp.js';
+import { num, seq, str, strings, tag, type DicomDataset } from '../dicom/parser.js';
 import { toDataset, type DicomJson } from '../../sources/dicomweb/json.js';
 
 const SOPInstanceUID = tag(0x0008, 0x0018);
 const ConcatenationFrameOffset = tag(0x0020, 0x9228);
 const TransferSyntaxUID = tag(0x0002, 0x0010);
 const PatientName = tag(0x0010, 0x0010);
-const ImagedVolumeWidth = tag(0x0048, 0x0001);
-const ImagedVolumeHeight = tag(0x0048, 0x0002);
 
 export type Role = 'volume' | 'label' | 'overview' | 'thumbnail' | 'map';
 
@@ -72,7 +71,7 @@ export interface SeriesLayout {
   rgb: boolean;
   mpp: { x: number; y: number } | undefined;
   /** Which attributes gave `mpp` (they disagree in some writers' output). */
-  mppSource: 'PixelSpacing' | 'ImagedVolume' | 'ImagedVolume (PixelSpacing disagrees)' | undefined;
+  mppSource: MppSource | undefined;
   objectivePower: number | undefined;
   channels: { name: string; bits: 8 | 16 }[];
   associated: Map<'label' | 'overview' | 'thumbnail' | 'map', WebInstance>;
@@ -141,24 +140,7 @@ export function layoutSeries(metadata: readonly DicomJson[]): SeriesLayout {
   const levels = groups.map((insts) => buildLevel(insts, rgb, planes));
 
   const ds = first.dataset;
-  const spacing = nums(seq(seq(ds, T.SharedGroups)[0], T.PixelMeasures)[0], T.PixelSpacing) ?? nums(ds, T.PixelSpacing);
-  let mpp: { x: number; y: number } | undefined;
-  let mppSource: SeriesLayout['mppSource'];
-  // PixelSpacing is row spacing \ column spacing, in mm.
-  if (spacing && spacing.length >= 2 && spacing[0]! > 0 && spacing[1]! > 0) {
-    mpp = { x: spacing[1]! * 1000, y: spacing[0]! * 1000 };
-    mppSource = 'PixelSpacing';
-  }
-  const vw = num(ds, ImagedVolumeWidth);
-  const vh = num(ds, ImagedVolumeHeight);
-  const fromVolume = vw && vw > 0 ? { x: (vw * 1000) / first.width, y: ((vh && vh > 0 ? vh : vw) * 1000) / first.height } : undefined;
-  // OrthancWSIDicomizer 1.x writes PixelSpacing as imaged width / rows \ imaged height / columns
-  // (swapped and anisotropic for a non-square slide) while its ImagedVolumeWidth/Height are right;
-  // when the two disagree by more than 1 %, the imaged size wins (decision 0702).
-  if (fromVolume && (!mpp || Math.abs(mpp.x / fromVolume.x - 1) > 0.01 || Math.abs(mpp.y / fromVolume.y - 1) > 0.01)) {
-    mpp = fromVolume;
-    mppSource = spacing ? 'ImagedVolume (PixelSpacing disagrees)' : 'ImagedVolume';
-  }
+  const { mpp, source: mppSource } = pyramidMpp(ds, first.width, first.height);
   const opSeq = seq(ds, T.OpticalPathSequence);
   const power = num(opSeq[0], T.ObjectiveLensPower);
   const bits: 8 | 16 = first.bitsAllocated === 16 ? 16 : 8;
