@@ -9,7 +9,7 @@
  * Safety: IFD offsets are checked for loops and bounds; entry counts, IFD counts and
  * value sizes are capped; nothing is allocated from a size in the file without a bound.
  */
-import { throwIfAborted } from '../../common/errors.js';
+import { AppError, throwIfAborted } from '../../common/errors.js';
 import type { ByteRange, RangeReader } from '../../sources/types.js';
 import { ByteStore, decodeText } from '../bytes.js';
 import { corrupt } from '../errors.js';
@@ -69,6 +69,8 @@ export class TiffFile {
   readonly ndpi: boolean;
   readonly ifds: TiffIfd[];
   readonly #lazy = new Map<TiffEntry, Promise<TiffValue>>();
+  /** Slices of big offset/count tables, per (offsets entry, first index): single-flight. */
+  readonly #blocks = new Map<TiffEntry, Map<number, Promise<[Float64Array, Float64Array]>>>();
 
   constructor(reader: RangeReader, size: number, header: TiffHeader, ndpi: boolean, ifds: TiffIfd[]) {
     this.reader = reader;
@@ -112,6 +114,53 @@ export class TiffFile {
     if (v instanceof Float64Array) return v;
     if (v instanceof Uint8Array) return Float64Array.from(v);
     throw corrupt(`tag ${tag} holds text where numbers are expected`, ifd.offset);
+  }
+
+  /**
+   * Entries [first, first + count) of two parallel numeric arrays (tile offsets and byte
+   * counts), both slices in one `read` call so they go out together. Cached per block and
+   * shared by concurrent callers; the read itself is not tied to one caller's signal (a
+   * few KiB), each caller stops waiting on its own abort.
+   */
+  async loadTableSlice(ifd: TiffIfd, offsetsTag: number, countsTag: number, first: number, count: number, signal?: AbortSignal): Promise<[Float64Array, Float64Array]> {
+    throwIfAborted(signal);
+    const a = ifd.entries.get(offsetsTag);
+    const b = ifd.entries.get(countsTag);
+    if (!a || !b) throw corrupt('an image has no tile offsets', ifd.offset);
+    if (!Number.isSafeInteger(first) || !Number.isSafeInteger(count) || first < 0 || count <= 0 || first + count > a.count || first + count > b.count) {
+      throw corrupt(`tile ${first + count - 1} is missing from the offset table`, ifd.offset);
+    }
+    let byFirst = this.#blocks.get(a);
+    if (!byFirst) this.#blocks.set(a, (byFirst = new Map()));
+    let p = byFirst.get(first);
+    if (!p) {
+      p = this.#fetchSlices([a, b], first, count);
+      byFirst.set(first, p);
+      p.catch(() => byFirst.delete(first));
+    }
+    if (!signal) return p;
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => reject(new AppError('ABORTED', 'The operation was cancelled.', { cause: signal.reason }));
+      signal.addEventListener('abort', onAbort, { once: true });
+      p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
+  }
+
+  async #fetchSlices(entries: TiffEntry[], first: number, count: number): Promise<[Float64Array, Float64Array]> {
+    const parts = entries.map((e) => {
+      const ts = typeSize(e.type);
+      if (ts === 0 || ts > 8) throw corrupt(`tag ${e.tag} has field type ${e.type}`, e.valueOffset);
+      return { entry: { ...e, count, valueOffset: e.valueOffset + first * ts, byteLength: count * ts, value: undefined } as TiffEntry };
+    });
+    const { buffers } = await this.reader.read(parts.map((x) => ({ offset: x.entry.valueOffset, length: x.entry.byteLength })));
+    const out = parts.map((x, i) => {
+      const bytes = buffers[i];
+      if (!bytes || bytes.length < x.entry.byteLength) throw corrupt(`tag ${x.entry.tag} runs past the end of the file`, x.entry.valueOffset);
+      const v = decodeValue(bytes, 0, x.entry, this.littleEndian);
+      return v instanceof Float64Array ? v : v instanceof Uint8Array ? Float64Array.from(v) : undefined;
+    });
+    if (!out[0] || !out[1]) throw corrupt('a tile offset table holds text', entries[0]!.valueOffset);
+    return [out[0], out[1]];
   }
 
   async #fetchValue(entry: TiffEntry, signal?: AbortSignal): Promise<TiffValue> {
