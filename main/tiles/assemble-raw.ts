@@ -6,9 +6,12 @@
  *   meta: { worker: RAW_ASSEMBLER, raw: RawTileSpec, encoding: TileEncoding }
  *
  * and the tile service then runs `assembleRaw` in its worker pool instead of calling
- * `assembleTile` on the main thread. Pure: plain data in, an EncodedTile out.
+ * `assembleTile` on the main thread. JPEG 2000 tiles (Aperio 33003/33005, TIFF 34712) use
+ * `meta: { worker: RAW_ASSEMBLER, jpeg2000: { ycbcr } }` instead: their size and sample
+ * layout come from the codestream. Pure: plain data in, an EncodedTile out.
  */
 import { AppError } from '../common/errors.js';
+import { decodeJpeg2000 } from '../formats/codecs/jpeg2000.js';
 import { decodeRawTile, type RawTileSpec } from '../formats/codecs/raw.js';
 import type { EncodedTile, TileEncoding, TileLocation } from '../formats/types.js';
 
@@ -21,29 +24,35 @@ export interface RawAssemblyMeta {
   encoding: Extract<TileEncoding, { kind: 'raw' }>;
 }
 
-export function assembleRaw(location: TileLocation, buffers: Uint8Array[]): EncodedTile {
-  const meta = location.meta as Partial<RawAssemblyMeta> | undefined;
+export interface Jpeg2000AssemblyMeta {
+  worker: typeof RAW_ASSEMBLER;
+  jpeg2000: { ycbcr: boolean };
+}
+
+function invalid(location: TileLocation): AppError {
+  return new AppError('TILE_ASSEMBLY_INVALID', 'A tile was sent for decoding without the description of how to decode it.', {
+    details: { level: location.level, col: location.col, row: location.row },
+  });
+}
+
+export async function assembleRaw(location: TileLocation, buffers: Uint8Array[]): Promise<EncodedTile> {
+  const meta = location.meta as Partial<RawAssemblyMeta & Jpeg2000AssemblyMeta> | undefined;
   const input = buffers[0];
-  if (!meta?.raw || meta.encoding?.kind !== 'raw' || !input) {
-    throw new AppError('TILE_ASSEMBLY_INVALID', 'A tile was sent for decoding without the description of how to decode it.', {
-      details: { level: location.level, col: location.col, row: location.row },
-    });
-  }
+  if (!input || (!meta?.jpeg2000 && (!meta?.raw || meta.encoding?.kind !== 'raw'))) throw invalid(location);
   if (input.length < (location.ranges[0]?.length ?? 0)) {
     throw new AppError('FORMAT_CORRUPT', 'The slide file is damaged: a tile is cut short by the end of the file.', {
       details: { offset: location.ranges[0]?.offset },
     });
   }
-  const bytes = decodeRawTile(meta.raw, input);
-  return {
-    level: location.level,
-    col: location.col,
-    row: location.row,
-    plane: location.plane,
-    width: meta.raw.width,
-    height: meta.raw.height,
-    encoding: meta.encoding,
-    mime: 'application/octet-stream',
-    bytes,
-  };
+  const base = { level: location.level, col: location.col, row: location.row, plane: location.plane, mime: 'application/octet-stream' };
+  if (meta.jpeg2000) {
+    const d = await decodeJpeg2000(input, { ycbcr: meta.jpeg2000.ycbcr === true });
+    return {
+      ...base, width: d.width, height: d.height,
+      encoding: { kind: 'raw', bitsPerSample: d.bitsPerSample, samplesPerPixel: d.samplesPerPixel, sampleFormat: d.signed ? 'int' : 'uint' },
+      bytes: d.data,
+    };
+  }
+  const raw = meta.raw!;
+  return { ...base, width: raw.width, height: raw.height, encoding: meta.encoding!, bytes: decodeRawTile(raw, input) };
 }

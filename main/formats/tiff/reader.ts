@@ -5,7 +5,8 @@
  * colour marker fixed; other compressions are decoded to raw samples.
  */
 import { AppError, throwIfAborted } from '../../common/errors.js';
-import { decodeRawTile } from '../codecs/raw.js';
+import { RAW_ASSEMBLER, type Jpeg2000AssemblyMeta, type RawAssemblyMeta } from '../../tiles/assemble-raw.js';
+import { decodeRawTile, type RawTileSpec } from '../codecs/raw.js';
 import { decodeTileToRgba } from '../codecs/decode.js';
 import { decodeJpeg2000 } from '../codecs/jpeg2000.js';
 import { corrupt, tileOutOfRange, unsupported } from '../errors.js';
@@ -53,7 +54,31 @@ export class TiffSlideReader implements SlideReader {
     }
     const range = await pieceRange(this.#tiff, grid, col, row, 0, signal);
     if (!range) return null;
-    return { level, col, row, plane, ranges: [range] };
+    return { level, col, row, plane, ranges: [range], ...this.#workerMeta(grid, row) };
+  }
+
+  /**
+   * Non-JPEG tiles name the raw assembler, so the tile service decodes them in its worker
+   * pool; `assembleTile` (CLI, tests) ignores this and decodes here with the same code.
+   */
+  #workerMeta(grid: TiffGrid, row: number): { meta?: Record<string, unknown> } {
+    const c = grid.ifd.compression;
+    if (c === Compression.JPEG) return {};
+    if (isJpeg2000(c)) return { meta: { worker: RAW_ASSEMBLER, jpeg2000: { ycbcr: c === Compression.Jp2kYCbCr } } satisfies Jpeg2000AssemblyMeta };
+    const { spec, encoding } = this.#rawSpec(grid, row);
+    return { meta: { worker: RAW_ASSEMBLER, raw: spec, encoding } satisfies RawAssemblyMeta };
+  }
+
+  #rawSpec(grid: TiffGrid, row: number): { spec: RawTileSpec; encoding: Extract<TileEncoding, { kind: 'raw' }> } {
+    const ifd = grid.ifd;
+    const { width, height } = pieceSize(grid, row);
+    const bits = ifd.bitsPerSample as 8 | 16 | 32;
+    const spp = grid.separatePlanes > 1 ? 1 : ifd.samplesPerPixel;
+    const sf = ifd.sampleFormat;
+    return {
+      spec: { compression: ifd.compression, predictor: ifd.number(Tag.Predictor, 1), width, height, samplesPerPixel: spp, bitsPerSample: bits, littleEndian: this.#tiff.littleEndian },
+      encoding: { kind: 'raw', bitsPerSample: bits, samplesPerPixel: spp, sampleFormat: sf === 2 ? 'int' : sf === 3 ? 'float' : 'uint' },
+    };
   }
 
   async assembleTile(location: TileLocation, buffers: Uint8Array[]): Promise<EncodedTile> {
@@ -76,7 +101,7 @@ export class TiffSlideReader implements SlideReader {
       if (rgb) jpeg = markRgb(jpeg);
       return { ...base, encoding: { kind: 'jpeg' }, mime: 'image/jpeg', bytes: jpeg };
     }
-    if (compression === Compression.Jp2kYCbCr || compression === Compression.Jp2kRGB || compression === Compression.JPEG2000) {
+    if (isJpeg2000(compression)) {
       const d = await decodeJpeg2000(bytes, { ycbcr: compression === Compression.Jp2kYCbCr });
       return {
         ...base, width: d.width, height: d.height,
@@ -84,15 +109,8 @@ export class TiffSlideReader implements SlideReader {
         mime: 'application/octet-stream', bytes: d.data,
       };
     }
-    const bits = ifd.bitsPerSample as 8 | 16 | 32;
-    const spp = grid.separatePlanes > 1 ? 1 : ifd.samplesPerPixel;
-    const raw = decodeRawTile(
-      { compression, predictor: ifd.number(Tag.Predictor, 1), width, height, samplesPerPixel: spp, bitsPerSample: bits, littleEndian: this.#tiff.littleEndian },
-      bytes,
-    );
-    const sf = ifd.sampleFormat;
-    const encoding: TileEncoding = { kind: 'raw', bitsPerSample: bits, samplesPerPixel: spp, sampleFormat: sf === 2 ? 'int' : sf === 3 ? 'float' : 'uint' };
-    return { ...base, encoding, mime: 'application/octet-stream', bytes: raw };
+    const { spec, encoding } = this.#rawSpec(grid, row);
+    return { ...base, encoding, mime: 'application/octet-stream', bytes: decodeRawTile(spec, bytes) };
   }
 
   async readAssociated(name: AssociatedImageName, signal?: AbortSignal): Promise<EncodedTile> {
@@ -140,11 +158,15 @@ export class TiffSlideReader implements SlideReader {
   }
 }
 
+function isJpeg2000(c: number): boolean {
+  return c === Compression.Jp2kYCbCr || c === Compression.Jp2kRGB || c === Compression.JPEG2000;
+}
+
 /** Refuse at open, with the codec named, what assembleTile could not handle later. */
 export function checkCodec(grid: TiffGrid): void {
   const ifd = grid.ifd;
   const c = ifd.compression;
-  if (c === Compression.Jp2kRGB || c === Compression.Jp2kYCbCr || c === Compression.JPEG2000) return;
+  if (isJpeg2000(c)) return;
   if (c === Compression.OldJPEG) throw unsupported('tiff-old-jpeg', 'Old-style TIFF JPEG (compression 6) is not supported.', { compression: c });
   const known = [Compression.JPEG, Compression.None, Compression.LZW, Compression.AdobeDeflate, Compression.Deflate, Compression.PackBits] as number[];
   if (!known.includes(c)) throw unsupported(`tiff-compression-${c}`, `TIFF compression ${c} is not supported yet.`, { compression: c });
