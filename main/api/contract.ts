@@ -75,6 +75,60 @@ export interface AppInfo {
   lockedSettings: string[];
 }
 
+/** One pyramid level as the viewer needs it (level 0 = full resolution). */
+export interface SlideLevelSummary {
+  width: number;
+  height: number;
+  tileWidth: number;
+  tileHeight: number;
+  columns: number;
+  rows: number;
+  /** Level-0 pixels per pixel of this level. */
+  downsample: number;
+}
+
+export interface SlideSummary {
+  /** Format family ('aperio', 'generic-tiff', 'ome-tiff', 'hamamatsu-ndpi', 'dicom'). */
+  format: string;
+  vendor?: string;
+  levels: SlideLevelSummary[];
+  /** Microns per pixel at level 0, when the file says so. */
+  mpp?: { x: number; y: number };
+  objectivePower?: number;
+  /** 'channels': fluorescence, one raw plane per channel (coloured by the viewer). */
+  pixelKind: 'rgb' | 'channels';
+  channels: { name: string; color?: string; bitsPerSample: number }[];
+  /** Associated images the file holds (label, macro, thumbnail…). */
+  associated: { name: string; width: number; height: number }[];
+  properties: Record<string, string>;
+}
+
+export interface OpenedSlide {
+  /** Names this open slide in tile URLs; valid until slides.close or sign-out. */
+  id: string;
+  uri: string;
+  /** The file name, for titles. */
+  name: string;
+  summary: SlideSummary;
+  /**
+   * Relative tile URL with `{level}`, `{col}`, `{row}` placeholders (level as in
+   * summary.levels); add `?plane=N` for a fluorescence channel.
+   */
+  tileUrlTemplate: string;
+  /** Opened from the cache because storage could not be reached. */
+  offline: boolean;
+}
+
+export interface CacheStatsInfo {
+  hits: number;
+  misses: number;
+  /** Bytes the cached tiles take. */
+  bytes: number;
+  entries: number;
+  /** Bytes the cache may hold before it evicts. */
+  budget: number;
+}
+
 export interface ApiCalls {
   'app.info': { params: void; result: AppInfo };
   'auth.state': { params: void; result: AuthState };
@@ -86,6 +140,10 @@ export interface ApiCalls {
   /** The configured buckets/prefixes the user may browse. */
   'storage.roots': { params: void; result: StorageEntry[] };
   'storage.list': { params: { uri: string; continuation?: string }; result: StorageListing };
+  /** Open a slide in storage (s3://…); its tiles are then served at tileUrlTemplate. */
+  'slides.open': { params: { uri: string }; result: OpenedSlide };
+  'slides.close': { params: { id: string }; result: void };
+  'cache.stats': { params: void; result: CacheStatsInfo };
 }
 
 export interface ApiEvents {

@@ -11,7 +11,9 @@ import type {
   ApiResult,
   AppInfo,
   AuthState,
+  CacheStatsInfo,
   CredentialsInfo,
+  OpenedSlide,
   SerializedApiError,
   StorageEntry,
   StorageListing,
@@ -36,6 +38,11 @@ export interface ApiServices {
     roots(): Promise<StorageEntry[]>;
     list(uri: string, continuation?: string): Promise<StorageListing>;
   };
+  slides: {
+    open(uri: string): Promise<OpenedSlide>;
+    close(id: string): Promise<void>;
+  };
+  cacheStats(): CacheStatsInfo;
 }
 
 export type ApiHandlers = { [M in ApiMethod]: (params: ApiParams<M>) => Promise<ApiResult<M>> };
@@ -53,6 +60,9 @@ export function createHandlers(s: ApiServices): ApiHandlers {
     'credentials.info': () => s.credentialsInfo(),
     'storage.roots': () => s.storage.roots(),
     'storage.list': (p) => s.storage.list(requireString(p?.uri, 'uri'), optionalString(p?.continuation, 'continuation')),
+    'slides.open': (p) => s.slides.open(requireString(p?.uri, 'uri')),
+    'slides.close': (p) => s.slides.close(requireString(p?.id, 'id')),
+    'cache.stats': async () => s.cacheStats(),
   };
 }
 

@@ -6,7 +6,9 @@
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'none'",
   "script-src 'self'",
-  "style-src 'self'",
+  // The hash is that of the empty string: it admits an empty <style> element and nothing
+  // else (the marker that stops OpenSeadragon injecting its own; see renderer Viewer.tsx).
+  "style-src 'self' 'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='",
   "img-src 'self' data: blob:",
   "font-src 'self'",
   "connect-src 'self'",

@@ -26,6 +26,7 @@ export interface HeadlessOptions {
   port?: number;
   isolated?: boolean;
   dataDir?: string;
+  cacheDir?: string;
   demo?: boolean;
   rendererDir?: string;
   /** The "system browser" for sign-in; default: the OS opener, and the URL on stderr. */
@@ -51,6 +52,7 @@ export async function startHeadless(o: HeadlessOptions = {}): Promise<HeadlessAp
     ...(o.configFile ? { configFile: o.configFile } : {}),
     ...(o.isolated ? { isolated: true } : {}),
     ...(o.dataDir ? { dataDir: o.dataDir } : {}),
+    ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}),
     ...(o.demo ? { demo: true } : {}),
   });
   const handlers = createHandlers(services.api);
@@ -58,7 +60,7 @@ export async function startHeadless(o: HeadlessOptions = {}): Promise<HeadlessAp
   const host = await startHttpHost({
     handlers,
     events,
-    app: createAppRequestHandler({ rendererDir: o.rendererDir ?? DEFAULT_RENDERER_DIR }),
+    app: createAppRequestHandler({ rendererDir: o.rendererDir ?? DEFAULT_RENDERER_DIR, tiles: services.tileRoute }),
     ...(o.port !== undefined ? { port: o.port } : {}),
   });
   // A sign-in kept from an earlier run comes back without a browser round trip.

@@ -3,19 +3,32 @@
  * them together, for every host (Electron shell, headless host, tests).
  *
  *   settings → secret store → AuthService → STS credential provider → S3 storage client
+ *   settings → tile cache (<paths.cache>/tiles.db, shared with the CLI) → TileService
+ *     (reads through the same S3 client, so with the signed-in user's credentials)
+ *     → open slides (ids in tile URLs) → the /tiles/… route of both hosts
  *
  * Nothing here decides anything a service could decide itself; it only passes settings
  * and collaborators along and exposes the result in the shape the API handlers need.
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { AppInfo, CredentialsInfo, StorageEntry, StorageListing } from '../api/contract.js';
 import type { ApiServices } from '../api/handlers.js';
+import type { RequestHandler } from '../api/app-protocol.js';
+import { createTileRoute } from '../api/tile-route.js';
+import { TileCache } from '../cache/tile-cache.js';
 import { AuthService, createSecretStore, type SecretStore } from '../auth/index.js';
 import { AppError } from '../common/errors.js';
 import { logger } from '../common/log.js';
 import { loadSettings, type LoadedSettings, type Settings } from '../config/index.js';
+import { resolveReader } from '../sources/resolve.js';
 import type { FetchLike } from '../sources/types.js';
+import { TileService } from '../tiles/service.js';
+import { OpenSlides } from './slides.js';
 import { createStorage, type StorageServices } from './storage.js';
+
+/** The CLI's file name too (main/cli/slide-commands.ts): `pin` there makes slides offline here. */
+export const TILE_CACHE_FILE = 'tiles.db';
 
 const log = logger('app');
 
@@ -26,6 +39,8 @@ export interface ServicesOptions {
   isolated?: boolean;
   /** Override paths.data (tests: a temporary folder). */
   dataDir?: string;
+  /** Override paths.cache. Default with `isolated` and `dataDir`: <dataDir>/cache, so tests never share a cache. */
+  cacheDir?: string;
   host: AppInfo['host'];
   /** True when the settings came from the built-in demo environment. */
   demo?: boolean;
@@ -43,6 +58,11 @@ export interface Services {
   secretStore: SecretStore;
   auth: AuthService;
   storage: StorageServices;
+  cache: TileCache;
+  tiles: TileService;
+  slides: OpenSlides;
+  /** The /tiles/… route both hosts plug into createAppRequestHandler({tiles}). */
+  tileRoute: RequestHandler;
   /** What main/api/handlers.ts maps the contract onto. */
   api: ApiServices;
   dispose(): Promise<void>;
@@ -61,6 +81,8 @@ export async function createServices(o: ServicesOptions): Promise<Services> {
   const loaded = loadSettings({ ...(o.configFile ? { configFile: o.configFile } : {}), ...(o.isolated ? { isolated: true } : {}) });
   const settings = loaded.settings;
   if (o.dataDir) settings.paths.data = o.dataDir;
+  if (o.cacheDir) settings.paths.cache = o.cacheDir;
+  else if (o.isolated && o.dataDir) settings.paths.cache = join(o.dataDir, 'cache');
 
   const secretStore = o.secretStore ?? (await createSecretStore({ preference: settings.secrets.store, dir: settings.paths.data }));
   const auth = new AuthService({
@@ -72,6 +94,12 @@ export async function createServices(o: ServicesOptions): Promise<Services> {
   });
   const storage = createStorage({ settings, auth, ...(o.fetch ? { fetch: o.fetch } : {}) });
   const version = o.version ?? packageVersion();
+
+  const cache = TileCache.open(join(settings.paths.cache, TILE_CACHE_FILE), { budgetBytes: settings.cache.budgetMiB * 1024 * 1024 });
+  // storage.s3 signs with the current user's STS credentials, renewed and invalidated with the sign-in.
+  const tiles = new TileService({ cache, resolve: async (uri) => resolveReader(uri, { settings, s3: storage.s3 }) });
+  const slides = new OpenSlides(tiles);
+  const tileRoute = createTileRoute({ tiles, slide: (id) => (auth.state().status === 'signed-in' ? slides.get(id) : undefined) });
 
   const api: ApiServices = {
     appInfo: () => ({
@@ -93,13 +121,25 @@ export async function createServices(o: ServicesOptions): Promise<Services> {
         return storage.list(uri, continuation);
       },
     },
+    slides: {
+      open: async (uri: string) => {
+        requireSignedIn(auth);
+        return slides.open(uri);
+      },
+      close: (id: string) => slides.close(id),
+    },
+    cacheStats: () => slides.cacheStats(),
   };
 
   // A sign-out or a new user must never reuse the previous user's storage credentials.
   let lastSub: string | undefined;
   auth.onChange((s) => {
     const sub = s.status === 'signed-in' ? s.user?.sub : undefined;
-    if (sub !== lastSub) storage.invalidate();
+    if (sub !== lastSub) {
+      storage.invalidate();
+      // Another user must not reach the previous user's open slides through their ids.
+      void slides.closeAll().catch((err: unknown) => log.warn('closing slides after sign-out failed', { err }));
+    }
     lastSub = sub;
   });
 
@@ -110,9 +150,17 @@ export async function createServices(o: ServicesOptions): Promise<Services> {
     secretStore,
     auth,
     storage,
+    cache,
+    tiles,
+    slides,
+    tileRoute,
     api,
     dispose: async () => {
       auth.dispose();
+      await slides.closeAll().catch(() => undefined);
+      // The tile service first (it flushes pending writes), then its cache.
+      await tiles.close().catch((err: unknown) => log.warn('closing the tile service failed', { err }));
+      cache.close();
       storage.invalidate();
     },
   };

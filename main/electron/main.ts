@@ -95,7 +95,7 @@ async function main(): Promise<void> {
   ses.webRequest.onHeadersReceived((details, callback) =>
     callback({ responseHeaders: { ...(details.responseHeaders ?? {}), 'Content-Security-Policy': [CONTENT_SECURITY_POLICY] } }),
   );
-  ses.protocol.handle(APP_SCHEME, createAppRequestHandler({ rendererDir: join(app.getAppPath(), 'dist', 'renderer') }));
+  ses.protocol.handle(APP_SCHEME, createAppRequestHandler({ rendererDir: join(app.getAppPath(), 'dist', 'renderer'), tiles: services.tileRoute }));
 
   const handlers = createHandlers(services.api);
   const events = createEventBus(services.api);

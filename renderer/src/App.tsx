@@ -1,10 +1,11 @@
 import { useCallback, useEffect, useState } from 'react';
-import type { ApiError, AppInfo, AuthState, CredentialsInfo } from '../../main/api/contract.js';
+import type { ApiError, AppInfo, AuthState, CredentialsInfo, StorageEntry } from '../../main/api/contract.js';
 import { api, asApiError } from './api';
 import { ErrorPanel } from './components/ErrorPanel';
 import { Header } from './components/Header';
 import { SignIn } from './components/SignIn';
 import { StorageBrowser } from './components/StorageBrowser';
+import { Viewer } from './components/Viewer';
 import { Waiting } from './components/Waiting';
 
 export function App() {
@@ -13,6 +14,9 @@ export function App() {
   const [credentials, setCredentials] = useState<CredentialsInfo | null>(null);
   const [fatal, setFatal] = useState<ApiError | undefined>();
   const [busy, setBusy] = useState(false);
+  // The slide on screen, and the folder to return to from it.
+  const [viewing, setViewing] = useState<StorageEntry | undefined>();
+  const [folder, setFolder] = useState<string | undefined>();
 
   useEffect(() => {
     const off = api.on('auth.changed', setAuth);
@@ -27,6 +31,9 @@ export function App() {
 
   const signedIn = auth?.status === 'signed-in';
   useEffect(() => {
+    // A new sign-in starts at the storage list, never in the previous user's slide.
+    setViewing(undefined);
+    setFolder(undefined);
     if (!signedIn) {
       setCredentials(null);
       return;
@@ -78,7 +85,19 @@ export function App() {
           ))}
         </div>
       ) : null}
-      <StorageBrowser key={auth.user?.sub} onSignIn={signIn} />
+      {viewing ? (
+        <Viewer key={viewing.uri} entry={viewing} onBack={() => setViewing(undefined)} onSignIn={signIn} />
+      ) : (
+        <StorageBrowser
+          key={auth.user?.sub}
+          onSignIn={signIn}
+          {...(folder === undefined ? {} : { initialUri: folder })}
+          onOpenSlide={(entry) => {
+            setFolder(entry.uri.slice(0, entry.uri.lastIndexOf('/') + 1));
+            setViewing(entry);
+          }}
+        />
+      )}
     </div>
   );
 }

@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -133,6 +133,8 @@ describe('Electron shell wiring (real bundle, real services, recorded Electron c
     assert.equal(built.status, 0, built.stderr);
     mkdirSync(join(dir, 'node_modules', 'electron'), { recursive: true });
     writeFileSync(join(dir, 'node_modules', 'electron', 'index.js'), 'module.exports = globalThis.__wsiElectronStandIn;\n');
+    // The bundle keeps better-sqlite3 (native, the tile cache) external, as the packaged app does.
+    symlinkSync(join(root, 'node_modules', 'better-sqlite3'), join(dir, 'node_modules', 'better-sqlite3'), 'dir');
     (globalThis as Record<string, unknown>).__wsiElectronStandIn = {
       app,
       BrowserWindow,

@@ -16,7 +16,7 @@ interface View {
   continuation: string | undefined;
 }
 
-export function StorageBrowser(props: { onSignIn: () => void }) {
+export function StorageBrowser(props: { onSignIn: () => void; onOpenSlide: (entry: StorageEntry) => void; initialUri?: string }) {
   const [view, setView] = useState<View>({ uri: undefined, entries: [], continuation: undefined });
   const [error, setError] = useState<{ error: ApiError; uri: string | undefined } | undefined>();
   const [loading, setLoading] = useState(true);
@@ -45,9 +45,10 @@ export function StorageBrowser(props: { onSignIn: () => void }) {
     }
   }, []);
 
+  const initialUri = props.initialUri;
   useEffect(() => {
-    void open(undefined);
-  }, [open]);
+    void open(initialUri);
+  }, [open, initialUri]);
 
   const go = (): void => {
     const target = goto.trim();
@@ -106,7 +107,7 @@ export function StorageBrowser(props: { onSignIn: () => void }) {
           </thead>
           <tbody>
             {view.entries.map((e) => (
-              <Row key={e.uri} entry={e} onOpen={(uri) => void open(uri)} />
+              <Row key={e.uri} entry={e} onOpen={(uri) => void open(uri)} onOpenSlide={props.onOpenSlide} />
             ))}
             {!loading && view.entries.length === 0 && !error ? (
               <tr>
@@ -128,14 +129,18 @@ export function StorageBrowser(props: { onSignIn: () => void }) {
   );
 }
 
-function Row(props: { entry: StorageEntry; onOpen: (uri: string) => void }) {
+function Row(props: { entry: StorageEntry; onOpen: (uri: string) => void; onOpenSlide: (entry: StorageEntry) => void }) {
   const e = props.entry;
   const kind = e.kind === 'file' ? (e.slide ? 'slide' : 'other') : e.kind;
   return (
     <tr className={`entry entry-${kind}`} data-testid="entry" data-kind={e.kind} data-slide={e.slide ? 'true' : 'false'} data-name={e.name}>
       <td className="col-name">
         <span className={`icon icon-${kind}`} aria-hidden="true" />
-        {e.kind === 'file' ? (
+        {e.kind === 'file' && e.slide ? (
+          <button className="name link" data-testid="open-slide" onClick={() => props.onOpenSlide(e)} title={`Open ${e.uri}`}>
+            {e.name}
+          </button>
+        ) : e.kind === 'file' ? (
           <span className="name" title={e.uri}>
             {e.name}
           </span>

@@ -41,6 +41,13 @@ function fakeServices(): ApiServices & { emit(s: AuthState): void } {
         throw new AppError('S3_ACCESS_DENIED', `No access to ${uri}`, { cause: new Error('secret-cause-text'), details: { bucket: 'b' } });
       },
     },
+    slides: {
+      open: async (uri) => {
+        throw new AppError('SLIDE_BAD_ADDRESS', `Not a slide: ${uri}`);
+      },
+      close: async () => undefined,
+    },
+    cacheStats: () => ({ hits: 0, misses: 0, bytes: 0, entries: 0, budget: 1 }),
   };
 }
 

@@ -1,0 +1,138 @@
+/**
+ * The /tiles/… route over a real TileService and TileCache. The slide is a small
+ * in-process SlideReader (pure data: which tile is where, what it holds), so each answer
+ * the route has to give (JPEG as stored, raw 8-bit as PNG, sparse as a blank, outside
+ * the grid, unknown slide, cancelled) is reached deterministically.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { inflateSync } from 'node:zlib';
+import { createTileRoute } from '../../../main/api/tile-route.js';
+import { TileCache } from '../../../main/cache/tile-cache.js';
+import type { EncodedTile, SlideDescriptor, SlideReader, TileLocation } from '../../../main/formats/types.js';
+import { FileRangeReader } from '../../../main/sources/file.js';
+import type { RangeReader } from '../../../main/sources/types.js';
+import { TileService, type SlideHandle } from '../../../main/tiles/service.js';
+
+const JPEG = Uint8Array.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 0xff, 0xd9]);
+const ID = 'a'.repeat(32);
+
+function descriptor(reader: RangeReader): SlideDescriptor {
+  return {
+    format: 'test',
+    vendor: undefined,
+    identity: { uri: reader.uri, size: 100, etag: 'e1', lastModified: undefined },
+    levels: [{ width: 6, height: 2, tileWidth: 2, tileHeight: 2, columns: 3, rows: 1, downsample: 1 }],
+    mpp: undefined,
+    objectivePower: undefined,
+    pixelKind: 'rgb',
+    channels: [],
+    associated: [],
+    properties: {},
+  };
+}
+
+/** Tile 0: missing (sparse); tile 1: JPEG as stored; tile 2: raw 8-bit RGB. */
+function testSlide(reader: RangeReader): SlideReader {
+  const d = descriptor(reader);
+  return {
+    descriptor: d,
+    locateTile: async (level, col, row, plane): Promise<TileLocation | null> => (col === 0 ? null : { level, col, row, plane, ranges: [{ offset: 0, length: 4 }] }),
+    assembleTile: async (loc): Promise<EncodedTile> =>
+      loc.col === 1
+        ? { level: 0, col: 1, row: 0, plane: 0, width: 2, height: 2, encoding: { kind: 'jpeg' }, mime: 'image/jpeg', bytes: JPEG }
+        : {
+            level: 0,
+            col: 2,
+            row: 0,
+            plane: 0,
+            width: 2,
+            height: 2,
+            encoding: { kind: 'raw', bitsPerSample: 8, samplesPerPixel: 3, sampleFormat: 'uint' },
+            mime: 'application/octet-stream',
+            bytes: Uint8Array.from([255, 0, 0, 0, 255, 0, 0, 0, 255, 10, 20, 30]),
+          },
+    readAssociated: async () => {
+      throw new Error('none');
+    },
+    close: async () => undefined,
+  };
+}
+
+describe('tile route', () => {
+  let dir: string;
+  let cache: TileCache;
+  let service: TileService;
+  let handle: SlideHandle;
+  let route: ReturnType<typeof createTileRoute>;
+  const get = (path: string, init: RequestInit = {}) => route(new Request(`http://127.0.0.1:1${path}`, init));
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'wsi-tile-route-'));
+    cache = TileCache.open(join(dir, 'tiles.db'));
+    // Any local file serves as the object the ranges are read from.
+    const file = fileURLToPath(import.meta.url);
+    service = new TileService({ cache, resolve: async () => new FileRangeReader(file), openSlide: async (reader) => testSlide(reader) });
+    handle = await service.open(file);
+    route = createTileRoute({ tiles: service, slide: (id) => (id === ID ? handle : undefined) });
+  });
+  after(async () => {
+    await service.close();
+    cache.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a stored JPEG tile is served as it is, privately cacheable', async () => {
+    const r = await get(`/tiles/${ID}/0/1/0`);
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('content-type'), 'image/jpeg');
+    assert.match(r.headers.get('cache-control') ?? '', /^private, max-age=\d+$/);
+    assert.ok(r.headers.get('content-security-policy'));
+    assert.deepEqual(new Uint8Array(await r.arrayBuffer()), JPEG);
+    const head = await get(`/tiles/${ID}/0/1/0`, { method: 'HEAD' });
+    assert.equal(head.status, 200);
+    assert.equal((await head.arrayBuffer()).byteLength, 0);
+  });
+
+  test('a raw 8-bit tile becomes a PNG with the same pixels', async () => {
+    const r = await get(`/tiles/${ID}/0/2/0`);
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('content-type'), 'image/png');
+    const png = Buffer.from(await r.arrayBuffer());
+    assert.equal(png.subarray(1, 4).toString('latin1'), 'PNG');
+    assert.equal(png.readUInt32BE(16), 2);
+    assert.equal(png.readUInt32BE(20), 2);
+    const idat = png.subarray(png.indexOf('IDAT') + 4, png.indexOf('IEND') - 8);
+    const raw = inflateSync(idat);
+    // Two rows, each a filter byte then RGB or RGBA samples; filter 0 in our encoder is not assumed.
+    assert.ok(raw.length === 2 * (1 + 2 * 3) || raw.length === 2 * (1 + 2 * 4));
+  });
+
+  test('a tile the slide does not have is a transparent blank, not an error', async () => {
+    const r = await get(`/tiles/${ID}/0/0/0`);
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('content-type'), 'image/png');
+    assert.equal(r.headers.get('x-tile'), 'empty');
+  });
+
+  test('outside the grid, unknown slides and malformed addresses are refused', async () => {
+    assert.equal((await get(`/tiles/${ID}/0/3/0`)).status, 404);
+    assert.equal((await get(`/tiles/${ID}/1/0/0`)).status, 404);
+    assert.equal((await get(`/tiles/${ID}/0/0/1`)).status, 404);
+    assert.equal((await get(`/tiles/${'b'.repeat(32)}/0/1/0`)).status, 404);
+    assert.equal((await get(`/tiles/${ID}/0/-1/0`)).status, 404);
+    assert.equal((await get(`/tiles/${ID}/x/1/0`)).status, 404);
+    assert.equal((await get(`/tiles/${ID}/0/1/0?plane=abc`)).status, 400);
+  });
+
+  test('a cancelled request stops and answers without throwing', async () => {
+    const abort = new AbortController();
+    abort.abort();
+    const r = await get(`/tiles/${ID}/0/2/0`, { signal: abort.signal });
+    assert.equal(r.status, 503);
+  });
+});
