@@ -228,7 +228,10 @@ function SlideView(props: { slide: OpenedSlide }) {
         ) : null}
       </div>
       <aside className="viewer-side">
-        <div id={NAVIGATOR_ID} className="viewer-navigator" data-testid="viewer-navigator" aria-label="Overview" />
+        {/* OSD takes over the inner element (size, border, children); the frame keeps the layout. */}
+        <div className="viewer-navigator-frame" data-testid="viewer-navigator" aria-label="Overview">
+          <div id={NAVIGATOR_ID} className="viewer-navigator" />
+        </div>
         <SlideProperties slide={slide} />
       </aside>
     </div>
