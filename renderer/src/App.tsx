@@ -1,12 +1,14 @@
-import { useCallback, useEffect, useState } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useState } from 'react';
 import type { ApiError, AppInfo, AuthState, CredentialsInfo, StorageEntry } from '../../main/api/contract.js';
 import { api, asApiError } from './api';
 import { ErrorPanel } from './components/ErrorPanel';
 import { Header } from './components/Header';
 import { SignIn } from './components/SignIn';
 import { StorageBrowser } from './components/StorageBrowser';
-import { Viewer } from './components/Viewer';
 import { Waiting } from './components/Waiting';
+
+// OpenSeadragon is most of the bundle: loaded when a slide is first opened, not at start.
+const Viewer = lazy(() => import('./components/Viewer').then((m) => ({ default: m.Viewer })));
 
 export function App() {
   const [info, setInfo] = useState<AppInfo | undefined>();
@@ -86,7 +88,15 @@ export function App() {
         </div>
       ) : null}
       {viewing ? (
-        <Viewer key={viewing.uri} entry={viewing} onBack={() => setViewing(undefined)} onSignIn={signIn} />
+        <Suspense
+          fallback={
+            <main className="viewer" data-testid="viewer-opening">
+              <div className="spinner" aria-label="Opening the viewer" />
+            </main>
+          }
+        >
+          <Viewer key={viewing.uri} entry={viewing} onBack={() => setViewing(undefined)} onSignIn={signIn} />
+        </Suspense>
       ) : (
         <StorageBrowser
           key={auth.user?.sub}
