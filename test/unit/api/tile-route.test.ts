@@ -26,7 +26,7 @@ function descriptor(reader: RangeReader): SlideDescriptor {
     format: 'test',
     vendor: undefined,
     identity: { uri: reader.uri, size: 100, etag: 'e1', lastModified: undefined },
-    levels: [{ width: 6, height: 2, tileWidth: 2, tileHeight: 2, columns: 3, rows: 1, downsample: 1 }],
+    levels: [{ width: 8, height: 2, tileWidth: 2, tileHeight: 2, columns: 4, rows: 1, downsample: 1 }],
     mpp: undefined,
     objectivePower: undefined,
     pixelKind: 'rgb',
@@ -36,12 +36,21 @@ function descriptor(reader: RangeReader): SlideDescriptor {
   };
 }
 
-/** Tile 0: missing (sparse); tile 1: JPEG as stored; tile 2: raw 8-bit RGB. */
+/** Signals the slow tile's locateTile saw, so a test can tell that cancellation reached it. */
+const slowSignals: (AbortSignal | undefined)[] = [];
+
+/** Tile 0: missing (sparse); 1: JPEG as stored; 2: raw 8-bit RGB; 3: never ready until cancelled. */
 function testSlide(reader: RangeReader): SlideReader {
   const d = descriptor(reader);
   return {
     descriptor: d,
-    locateTile: async (level, col, row, plane): Promise<TileLocation | null> => (col === 0 ? null : { level, col, row, plane, ranges: [{ offset: 0, length: 4 }] }),
+    locateTile: async (level, col, row, plane, signal): Promise<TileLocation | null> => {
+      if (col === 3) {
+        slowSignals.push(signal);
+        await new Promise((_, reject) => signal?.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
+      }
+      return col === 0 ? null : { level, col, row, plane, ranges: [{ offset: 0, length: 4 }] };
+    },
     assembleTile: async (loc): Promise<EncodedTile> =>
       loc.col === 1
         ? { level: 0, col: 1, row: 0, plane: 0, width: 2, height: 2, encoding: { kind: 'jpeg' }, mime: 'image/jpeg', bytes: JPEG }
@@ -120,7 +129,7 @@ describe('tile route', () => {
   });
 
   test('outside the grid, unknown slides and malformed addresses are refused', async () => {
-    assert.equal((await get(`/tiles/${ID}/0/3/0`)).status, 404);
+    assert.equal((await get(`/tiles/${ID}/0/4/0`)).status, 404);
     assert.equal((await get(`/tiles/${ID}/1/0/0`)).status, 404);
     assert.equal((await get(`/tiles/${ID}/0/0/1`)).status, 404);
     assert.equal((await get(`/tiles/${'b'.repeat(32)}/0/1/0`)).status, 404);
@@ -134,5 +143,17 @@ describe('tile route', () => {
     abort.abort();
     const r = await get(`/tiles/${ID}/0/2/0`, { signal: abort.signal });
     assert.equal(r.status, 503);
+  });
+
+  test("the request's AbortSignal reaches the slide reader while the tile is being located", async () => {
+    const abort = new AbortController();
+    const pending = get(`/tiles/${ID}/0/3/0`, { signal: abort.signal });
+    while (slowSignals.length === 0) await new Promise((r) => setImmediate(r));
+    assert.ok(slowSignals[0], 'the reader got a signal');
+    assert.equal(slowSignals[0].aborted, false);
+    abort.abort();
+    const r = await pending;
+    assert.equal(r.status, 503);
+    assert.equal(slowSignals[0].aborted, true);
   });
 });
