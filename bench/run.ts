@@ -176,7 +176,15 @@ async function main(): Promise<void> {
           open: { requests: openCounters.requests, bytes: openCounters.bytesDown, ms: Math.round(openMs) },
           peer_open: peer.open,
           reopen: { requests: reopenCounters.requests, bytes: reopenCounters.bytesDown, ms: Math.round(reopenMs), from: again.openedFrom },
-          first_viewport: { requests: viewCounters.requests, bytes: viewCounters.bytesDown, ms: Math.round(viewMs), tiles: tiles.length, tile_bytes: tileBytes },
+          first_viewport: {
+            requests: viewCounters.requests,
+            bytes: viewCounters.bytesDown,
+            ms: Math.round(viewMs),
+            tiles: tiles.length,
+            tile_bytes: tileBytes,
+            // New TCP connections each pay a handshake round trip the limit does not count.
+            new_connections: viewCounters.connections,
+          },
           peer_first_viewport: peer.firstViewport,
           limit_ms: Math.round(limitMs),
         },
