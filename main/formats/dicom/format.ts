@@ -17,6 +17,7 @@ import { unwrapItems } from './frames.js';
 import { pyramidMpp } from './mpp.js';
 import { checkTransferSyntax, frameOf, frameTable, readInstance, T, WSI_SOP_CLASS, type DicomInstance } from './instance.js';
 import { isDicom, NeedMoreBytes, num, parseDicomHeader, seq, str } from './parser.js';
+import { hasJfif, interleave } from './pixels.js';
 
 const HEAD_SIZE = 256 << 10;
 const MAX_SIBLINGS = 2000;
@@ -223,21 +224,6 @@ function concatAll(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let o = 0;
   for (const p of parts) { out.set(p, o); o += p.length; }
-  return out;
-}
-
-/** JFIF APP0 right after SOI: the writer says YCbCr, whatever DICOM's photometric tag says. */
-function hasJfif(b: Uint8Array): boolean {
-  return b[2] === 0xff && b[3] === 0xe0 && b[6] === 0x4a && b[7] === 0x46 && b[8] === 0x49 && b[9] === 0x46;
-}
-
-function interleave(b: Uint8Array, spp: number, pixels: number, bytes: number): Uint8Array {
-  const out = new Uint8Array(pixels * spp * bytes);
-  for (let s = 0; s < spp; s++) {
-    for (let p = 0; p < pixels; p++) {
-      for (let k = 0; k < bytes; k++) out[(p * spp + s) * bytes + k] = b[(s * pixels + p) * bytes + k] ?? 0;
-    }
-  }
   return out;
 }
 

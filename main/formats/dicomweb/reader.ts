@@ -19,6 +19,7 @@ import { corrupt, tileOutOfRange, unsupported } from '../errors.js';
 import { markRgb } from '../jpeg/markers.js';
 import type { AssociatedImageName, EncodedTile, SlideDescriptor, SlideReader, TileLocation } from '../types.js';
 import { frameOfTile, layoutSeries, type SeriesLayout, type WebInstance } from './series.js';
+import { hasJfif, interleave } from '../dicom/pixels.js';
 
 export interface DicomwebTileMeta extends Record<string, unknown> {
   sopInstanceUid: string;
@@ -216,16 +217,3 @@ async function assembleFrame(inst: WebInstance, ts: string | undefined, loc: Til
   return { ...base, encoding: { kind: 'raw', bitsPerSample: bits, samplesPerPixel: spp, sampleFormat: signed ? 'int' : 'uint' }, mime: 'application/octet-stream', bytes: out };
 }
 
-function hasJfif(b: Uint8Array): boolean {
-  return b[2] === 0xff && b[3] === 0xe0 && b[6] === 0x4a && b[7] === 0x46 && b[8] === 0x49 && b[9] === 0x46;
-}
-
-function interleave(b: Uint8Array, spp: number, pixels: number, bytes: number): Uint8Array {
-  const out = new Uint8Array(pixels * spp * bytes);
-  for (let s = 0; s < spp; s++) {
-    for (let p = 0; p < pixels; p++) {
-      for (let k = 0; k < bytes; k++) out[(p * spp + s) * bytes + k] = b[(s * pixels + p) * bytes + k] ?? 0;
-    }
-  }
-  return out;
-}
