@@ -186,6 +186,22 @@ describe('viewer: pixels on screen match the engine (headless host, real Chromiu
     assert.deepEqual(failedRequests, []);
   });
 
+  test("after sign-out an open slide's tile URL no longer answers", async () => {
+    const page = t.page;
+    await page.getByTestId('goto-input').fill('s3://pathology-slides/demo/');
+    await page.getByTestId('goto-button').click();
+    await page.locator('[data-testid=entry][data-name="demo-tissue-a.tif"] [data-testid=open-slide]').click();
+    await page.waitForFunction(() => (globalThis as WithHook).__viewer !== undefined);
+    await page.evaluate(() => (globalThis as WithHook).__viewer!.whenFullyLoaded());
+    const id = await page.evaluate(() => (globalThis as unknown as { __viewer: { slideId: string } }).__viewer.slideId);
+    // Past the browser's own cache (tiles are privately cacheable): ask the server.
+    const status = (path: string) => page.evaluate(async (p) => (await fetch(p, { cache: 'no-store' })).status, path);
+    assert.equal(await status(`/tiles/${id}/0/0/0`), 200);
+    await page.getByTestId('signout-button').click();
+    await page.getByTestId('signin-screen').waitFor();
+    assert.equal(await status(`/tiles/${id}/0/0/0`), 404);
+  });
+
   async function compareWithEngine(page: Page, slide: SlideHandle, name: string): Promise<{ view: View; mae: number; psnr: number; compared: number }> {
     const view = await page.evaluate(() => (globalThis as WithHook).__viewer!.getView());
     assert.ok(view.drawnLevel >= 0, 'tiles are drawn');
