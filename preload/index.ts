@@ -14,7 +14,7 @@ const { contextBridge, ipcRenderer } = require('electron') as ElectronPreload;
 
 const CALL_CHANNEL = 'wsi:call';
 const EVENT_CHANNEL = 'wsi:event';
-const EVENTS: readonly ApiEventName[] = ['auth.changed'];
+const EVENTS: readonly ApiEventName[] = ['auth.changed', 'connectivity.changed', 'pins.changed'];
 
 type Reply = { ok: true; result: unknown } | { ok: false; error: SerializedApiError };
 

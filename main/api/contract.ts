@@ -129,6 +129,60 @@ export interface CacheStatsInfo {
   budget: number;
 }
 
+/** Whether storage can be reached, as main last found out (see main/app/offline.ts). */
+export interface ConnectivityState {
+  status: 'online' | 'offline';
+  /** Since when (ms since epoch). */
+  since: number;
+  /** Why it is offline, in a few words (a network error code such as ECONNREFUSED). */
+  reason?: string;
+  /** When main last probed storage while offline. */
+  lastCheck?: number;
+}
+
+/** A slide marked "available offline" and its download. */
+export interface PinInfo {
+  uri: string;
+  name: string;
+  state: 'running' | 'paused' | 'error' | 'done';
+  /** Tiles held of `total` (tiles cached before pinning count as done). */
+  done: number;
+  total: number;
+  /** Bytes this download fetched from storage. */
+  downloadedBytes: number;
+  /** Bytes the slide takes in the cache. */
+  sizeBytes: number;
+  /** Levels down to this downsample are kept (absent: every level, full resolution). */
+  minDownsample?: number;
+  error?: { code: string; message: string };
+}
+
+export interface CacheUsage {
+  bytes: number;
+  entries: number;
+  /** Bytes the cache may hold before it evicts unpinned tiles. */
+  budget: number;
+  /** Bytes held by pinned slides (never evicted). */
+  pinnedBytes: number;
+  pinnedSlides: number;
+  /** IT policy fixes the budget (`cache.budgetMiB`). */
+  budgetLocked: boolean;
+  state: 'ok' | 'disabled';
+  error?: { code: string; message: string };
+}
+
+/** A slide the cache can show while storage is unreachable. */
+export interface OfflineSlide {
+  uri: string;
+  name: string;
+  /** 'full': pinned and downloaded (down to minDownsample); 'partial': only what was viewed or downloaded so far. */
+  availability: 'full' | 'partial';
+  pinned: boolean;
+  minDownsample?: number;
+  tiles: number;
+  bytes: number;
+}
+
 export interface ApiCalls {
   'app.info': { params: void; result: AppInfo };
   'auth.state': { params: void; result: AuthState };
@@ -144,10 +198,30 @@ export interface ApiCalls {
   'slides.open': { params: { uri: string }; result: OpenedSlide };
   'slides.close': { params: { id: string }; result: void };
   'cache.stats': { params: void; result: CacheStatsInfo };
+  'cache.usage': { params: void; result: CacheUsage };
+  /** Pinned slides are kept unless includePinned (which also cancels their downloads). */
+  'cache.clear': { params: { includePinned?: boolean }; result: CacheUsage };
+  /** Refused with SETTINGS_LOCKED when IT policy sets cache.budgetMiB. */
+  'cache.setBudget': { params: { mib: number }; result: CacheUsage };
+  'offline.state': { params: void; result: ConnectivityState };
+  /** Probe storage now ("Try again"). */
+  'offline.check': { params: void; result: ConnectivityState };
+  /** Slides that open without storage (pinned ones, and others with cached parts). */
+  'offline.slides': { params: void; result: OfflineSlide[] };
+  'pins.list': { params: void; result: PinInfo[] };
+  /** Make a slide available offline: every level, or levels down to minDownsample. */
+  'pins.add': { params: { uri: string; minDownsample?: number }; result: PinInfo };
+  'pins.pause': { params: { uri: string }; result: PinInfo };
+  'pins.resume': { params: { uri: string }; result: PinInfo };
+  /** Cancel a download or unpin a finished slide; its tiles become ordinary cache. */
+  'pins.remove': { params: { uri: string }; result: void };
 }
 
 export interface ApiEvents {
   'auth.changed': AuthState;
+  'connectivity.changed': ConnectivityState;
+  /** The whole pin list: at once on a state change, at most every 250 ms while downloading. */
+  'pins.changed': PinInfo[];
 }
 
 export type ApiMethod = keyof ApiCalls;

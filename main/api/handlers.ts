@@ -12,8 +12,12 @@ import type {
   AppInfo,
   AuthState,
   CacheStatsInfo,
+  CacheUsage,
+  ConnectivityState,
   CredentialsInfo,
+  OfflineSlide,
   OpenedSlide,
+  PinInfo,
   SerializedApiError,
   StorageEntry,
   StorageListing,
@@ -43,6 +47,25 @@ export interface ApiServices {
     close(id: string): Promise<void>;
   };
   cacheStats(): CacheStatsInfo;
+  cache: {
+    usage(): CacheUsage;
+    clear(includePinned: boolean): Promise<CacheUsage>;
+    setBudget(mib: number): CacheUsage;
+  };
+  offline: {
+    state(): ConnectivityState;
+    check(): Promise<ConnectivityState>;
+    slides(): OfflineSlide[];
+    onChange(listener: (s: ConnectivityState) => void): () => void;
+  };
+  pins: {
+    list(): PinInfo[];
+    add(uri: string, minDownsample: number | undefined): Promise<PinInfo>;
+    pause(uri: string): Promise<PinInfo>;
+    resume(uri: string): Promise<PinInfo>;
+    remove(uri: string): Promise<void>;
+    onChange(listener: (pins: PinInfo[]) => void): () => void;
+  };
 }
 
 export type ApiHandlers = { [M in ApiMethod]: (params: ApiParams<M>) => Promise<ApiResult<M>> };
@@ -63,6 +86,17 @@ export function createHandlers(s: ApiServices): ApiHandlers {
     'slides.open': (p) => s.slides.open(requireString(p?.uri, 'uri')),
     'slides.close': (p) => s.slides.close(requireString(p?.id, 'id')),
     'cache.stats': async () => s.cacheStats(),
+    'cache.usage': async () => s.cache.usage(),
+    'cache.clear': (p) => s.cache.clear(optionalBoolean(p?.includePinned, 'includePinned') ?? false),
+    'cache.setBudget': async (p) => s.cache.setBudget(requireNumber(p?.mib, 'mib')),
+    'offline.state': async () => s.offline.state(),
+    'offline.check': () => s.offline.check(),
+    'offline.slides': async () => s.offline.slides(),
+    'pins.list': async () => s.pins.list(),
+    'pins.add': (p) => s.pins.add(requireString(p?.uri, 'uri'), optionalNumber(p?.minDownsample, 'minDownsample')),
+    'pins.pause': (p) => s.pins.pause(requireString(p?.uri, 'uri')),
+    'pins.resume': (p) => s.pins.resume(requireString(p?.uri, 'uri')),
+    'pins.remove': (p) => s.pins.remove(requireString(p?.uri, 'uri')),
   };
 }
 
@@ -73,6 +107,19 @@ function requireString(v: unknown, name: string): string {
 function optionalString(v: unknown, name: string): string | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'string') throw badParams(`"${name}" must be a string`);
+  return v;
+}
+function requireNumber(v: unknown, name: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw badParams(`"${name}" must be a number`);
+  return v;
+}
+function optionalNumber(v: unknown, name: string): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  return requireNumber(v, name);
+}
+function optionalBoolean(v: unknown, name: string): boolean | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'boolean') throw badParams(`"${name}" must be true or false`);
   return v;
 }
 function badParams(why: string): AppError {
@@ -124,6 +171,8 @@ export function createEventBus(s: ApiServices): ApiEventBus {
     }
   };
   s.auth.onChange((state) => emit('auth.changed', state));
+  s.offline.onChange((state) => emit('connectivity.changed', state));
+  s.pins.onChange((pins) => emit('pins.changed', pins));
   return {
     on(event, listener) {
       return this.onAny((e, payload) => {

@@ -24,7 +24,10 @@ import { loadSettings, type LoadedSettings, type Settings } from '../config/inde
 import { resolveReader } from '../sources/resolve.js';
 import type { FetchLike } from '../sources/types.js';
 import { TileService } from '../tiles/service.js';
+import { Connectivity, endpointProbe, storageEndpoints } from './offline.js';
+import { BUDGET_KEY, OfflineManager } from './pins.js';
 import { OpenSlides } from './slides.js';
+import { saveUserSetting } from './user-settings.js';
 import { createStorage, type StorageServices } from './storage.js';
 
 /** The CLI's file name too (main/cli/slide-commands.ts): `pin` there makes slides offline here. */
@@ -61,6 +64,10 @@ export interface Services {
   cache: TileCache;
   tiles: TileService;
   slides: OpenSlides;
+  /** Whether storage can be reached (offline state, probe). */
+  connectivity: Connectivity;
+  /** Pins ("available offline"), cache usage and budget, slides openable offline. */
+  offline: OfflineManager;
   /** The /tiles/… route both hosts plug into createAppRequestHandler({tiles}). */
   tileRoute: RequestHandler;
   /** What main/api/handlers.ts maps the contract onto. */
@@ -99,6 +106,14 @@ export async function createServices(o: ServicesOptions): Promise<Services> {
   // storage.s3 signs with the current user's STS credentials, renewed and invalidated with the sign-in.
   const tiles = new TileService({ cache, resolve: async (uri) => resolveReader(uri, { settings, s3: storage.s3 }) });
   const slides = new OpenSlides(tiles);
+  const connectivity = new Connectivity({ probe: endpointProbe(storageEndpoints(settings), o.fetch) });
+  const offline = new OfflineManager({
+    tiles,
+    slides,
+    connectivity,
+    locked: loaded.locked,
+    saveBudget: (mib) => saveUserSetting(settings.paths.data, BUDGET_KEY, mib),
+  });
   const tileRoute = createTileRoute({ tiles, slide: (id) => (auth.state().status === 'signed-in' ? slides.get(id) : undefined) });
 
   const api: ApiServices = {
@@ -110,25 +125,51 @@ export async function createServices(o: ServicesOptions): Promise<Services> {
       lockedSettings: [...loaded.locked].sort(),
     }),
     auth,
-    credentialsInfo: (): Promise<CredentialsInfo | null> => (auth.state().status === 'signed-in' ? storage.credentialsInfo() : Promise.resolve(null)),
+    credentialsInfo: (): Promise<CredentialsInfo | null> =>
+      auth.state().status === 'signed-in' ? connectivity.track(() => storage.credentialsInfo()) : Promise.resolve(null),
     storage: {
       roots: async (): Promise<StorageEntry[]> => {
         requireSignedIn(auth);
-        return storage.roots();
+        return connectivity.track(() => storage.roots());
       },
       list: async (uri: string, continuation?: string): Promise<StorageListing> => {
         requireSignedIn(auth);
-        return storage.list(uri, continuation);
+        return connectivity.track(() => storage.list(uri, continuation));
       },
     },
     slides: {
       open: async (uri: string) => {
         requireSignedIn(auth);
-        return slides.open(uri);
+        return offline.open(uri);
       },
       close: (id: string) => slides.close(id),
     },
     cacheStats: () => slides.cacheStats(),
+    cache: {
+      usage: () => offline.usage(),
+      clear: (includePinned) => offline.clear(includePinned),
+      setBudget: (mib) => offline.setBudget(mib),
+    },
+    offline: {
+      state: () => connectivity.state(),
+      check: () => connectivity.check(),
+      slides: () => offline.offlineSlides(),
+      onChange: (l) => connectivity.onChange(l),
+    },
+    pins: {
+      list: () => offline.list(),
+      add: async (uri, minDownsample) => {
+        requireSignedIn(auth);
+        return offline.add(uri, minDownsample);
+      },
+      pause: (uri) => offline.pause(uri),
+      resume: async (uri) => {
+        requireSignedIn(auth);
+        return offline.resume(uri);
+      },
+      remove: (uri) => offline.remove(uri),
+      onChange: (l) => offline.onChange(l),
+    },
   };
 
   // A sign-out or a new user must never reuse the previous user's storage credentials.
@@ -139,6 +180,13 @@ export async function createServices(o: ServicesOptions): Promise<Services> {
       storage.invalidate();
       // Another user must not reach the previous user's open slides through their ids.
       void slides.closeAll().catch((err: unknown) => log.warn('closing slides after sign-out failed', { err }));
+      // Pins download with the signed-in user's credentials: they wait for the next sign-in.
+      void offline
+        .stop()
+        .then(() => {
+          if (sub !== undefined) offline.start();
+        })
+        .catch((err: unknown) => log.warn('switching pin downloads to the new user failed', { err }));
     }
     lastSub = sub;
   });
@@ -153,10 +201,14 @@ export async function createServices(o: ServicesOptions): Promise<Services> {
     cache,
     tiles,
     slides,
+    connectivity,
+    offline,
     tileRoute,
     api,
     dispose: async () => {
       auth.dispose();
+      connectivity.dispose();
+      await offline.close().catch((err: unknown) => log.warn('stopping pin downloads failed', { err }));
       await slides.closeAll().catch(() => undefined);
       // The tile service first (it flushes pending writes), then its cache.
       await tiles.close().catch((err: unknown) => log.warn('closing the tile service failed', { err }));

@@ -68,6 +68,15 @@ export interface PinJobRecord {
   error: string | undefined;
 }
 
+export interface SlideUsage {
+  slideId: number;
+  uri: string;
+  pinned: boolean;
+  pinSpec: unknown;
+  tiles: number;
+  bytes: number;
+}
+
 export interface CacheStats {
   state: 'ok' | 'disabled';
   error: { code: string; message: string } | undefined;
@@ -631,6 +640,69 @@ export class TileCache {
     }
   }
 
+  // ---- usage (offline manager) ---------------------------------------------------
+
+  /**
+   * Every slide version with a descriptor, with what the cache holds of it: the slides
+   * that can still be opened when storage is unreachable. One pass over the tile index;
+   * meant for a list on screen, not for a progress loop.
+   */
+  slideUsage(): SlideUsage[] {
+    if (!this.usable) return [];
+    try {
+      this.flush();
+      const rows = this.#db
+        .prepare(
+          `SELECT s.id, s.uri, s.pinned, s.pin_spec, s.last_access, COUNT(t.id) AS tiles, COALESCE(SUM(t.size), 0) AS bytes
+           FROM slides s LEFT JOIN tiles t ON t.slide_id = s.id
+           WHERE s.descriptor IS NOT NULL GROUP BY s.id ORDER BY s.last_access DESC`,
+        )
+        .all() as { id: number; uri: string; pinned: number; pin_spec: string | null; last_access: number; tiles: number; bytes: number }[];
+      return rows.map((r) => ({
+        slideId: r.id,
+        uri: r.uri,
+        pinned: r.pinned === 1,
+        pinSpec: r.pin_spec === null ? undefined : (JSON.parse(r.pin_spec) as unknown),
+        tiles: r.tiles,
+        bytes: r.bytes,
+      }));
+    } catch (err) {
+      this.#onError(err);
+      return [];
+    }
+  }
+
+  /** Tiles and bytes cached for one slide version (an index range scan, cheap per slide). */
+  slideBytes(slideId: number): { tiles: number; bytes: number } {
+    if (!this.usable) return { tiles: 0, bytes: 0 };
+    try {
+      this.flush();
+      const r = this.#st.slideBytes.get(slideId) as { n: number; bytes: number };
+      return { tiles: r.n, bytes: r.bytes };
+    } catch (err) {
+      this.#onError(err);
+      return { tiles: 0, bytes: 0 };
+    }
+  }
+
+  /**
+   * Drop every tile, pinned ones too, and unpin everything ("Clear cache" with "also
+   * offline slides"). Slide rows (descriptors, a few KB) stay, like in clearUnpinned.
+   */
+  clearAll(): void {
+    if (!this.usable) return;
+    this.flush();
+    try {
+      this.#db.exec('DELETE FROM pin_jobs; DELETE FROM tiles; UPDATE slides SET pinned = 0, pin_spec = NULL;');
+      this.#entries = 0;
+      this.#size = 0;
+      this.#verified.clear();
+      this.#db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch (err) {
+      this.#onError(err);
+    }
+  }
+
   // ---- housekeeping ---------------------------------------------------------------
 
   stats(): CacheStats {
@@ -657,12 +729,17 @@ export class TileCache {
     }
   }
 
-  /** Drop every unpinned tile and slide ("Clear cache" in the offline manager). */
+  /**
+   * Drop every tile of unpinned slides ("Clear cache" in the offline manager). The slide
+   * rows stay: a viewer may have the slide open, and its next tile write would otherwise
+   * break the foreign key and turn the cache off.
+   */
   clearUnpinned(): void {
     if (!this.usable) return;
     this.flush();
     try {
-      this.#db.exec('DELETE FROM slides WHERE pinned = 0 AND id NOT IN (SELECT slide_id FROM pin_jobs)');
+      this.#db.exec('DELETE FROM tiles WHERE slide_id IN (SELECT id FROM slides WHERE pinned = 0 AND id NOT IN (SELECT slide_id FROM pin_jobs))');
+      this.#verified.clear();
       const t = this.#db.prepare('SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM tiles').get() as { n: number; bytes: number };
       this.#entries = t.n;
       this.#size = t.bytes;

@@ -15,6 +15,8 @@ import { startHttpHost, type HttpHost } from '../../../main/api/http-host.js';
 import { CONTENT_SECURITY_POLICY } from '../../../main/api/security.js';
 import { AppError } from '../../../main/common/errors.js';
 
+const usage = { bytes: 0, entries: 0, budget: 1, pinnedBytes: 0, pinnedSlides: 0, budgetLocked: false, state: 'ok' as const };
+
 function fakeServices(): ApiServices & { emit(s: AuthState): void } {
   const listeners = new Set<(s: AuthState) => void>();
   let state: AuthState = { status: 'signed-out', secretStore: { kind: 'memory', description: 'memory' }, warnings: [] };
@@ -48,6 +50,31 @@ function fakeServices(): ApiServices & { emit(s: AuthState): void } {
       close: async () => undefined,
     },
     cacheStats: () => ({ hits: 0, misses: 0, bytes: 0, entries: 0, budget: 1 }),
+    cache: {
+      usage: () => usage,
+      clear: async () => usage,
+      setBudget: () => usage,
+    },
+    offline: {
+      state: () => ({ status: 'online', since: 0 }),
+      check: async () => ({ status: 'online', since: 0 }),
+      slides: () => [],
+      onChange: () => () => undefined,
+    },
+    pins: {
+      list: () => [],
+      add: async (uri) => {
+        throw new AppError('PIN_NOT_FOUND', `Not pinned: ${uri}`);
+      },
+      pause: async (uri) => {
+        throw new AppError('PIN_NOT_FOUND', `Not pinned: ${uri}`);
+      },
+      resume: async (uri) => {
+        throw new AppError('PIN_NOT_FOUND', `Not pinned: ${uri}`);
+      },
+      remove: async () => undefined,
+      onChange: () => () => undefined,
+    },
   };
 }
 
