@@ -1,14 +1,24 @@
 /**
- * `/tiles/<slideId>/<level>/<col>/<row>[?plane=N]`: one tile of an open slide, through
- * the TileService (cache first) at 'visible' priority. The request's AbortSignal goes
- * down to the range scheduler, so a tile the viewer stops wanting (the browser cancels
- * the image load; Electron aborts the protocol request) stops costing bandwidth.
+ * `/tiles/<slideId>/<level>/<col>/<row>[?plane=N][&format=raw]`: one tile of an open
+ * slide, through the TileService (cache first) at 'visible' priority. The request's
+ * AbortSignal goes down to the range scheduler, so a tile the viewer stops wanting (the
+ * browser cancels the image load or the fetch; Electron aborts the protocol request)
+ * stops costing bandwidth.
  *
- * Answers: the tile's own bytes (JPEG/PNG/WebP as stored), raw 8-bit tiles as PNG;
- * a transparent 1×1 PNG for a tile the slide does not have (sparse DICOM, an empty TIFF
- * tile) so the viewer draws background without logging a failed image; 404 for a
- * slide id that is not open or a tile outside the grid; errors as text with a status
- * that says whose problem it is.
+ * Answers, for an `<img>` (no `format`): the tile's own bytes (JPEG/PNG/WebP as stored),
+ * raw 8-bit tiles as PNG; a transparent 1×1 PNG for a tile the slide does not have
+ * (sparse DICOM, an empty TIFF tile) so the viewer draws background without logging a
+ * failed image.
+ *
+ * With `format=raw` (the fluorescence viewer, which fetches the bytes and composites the
+ * channels itself): raw samples exactly as the engine holds them, 8/16/32-bit, as
+ * `application/octet-stream` with their geometry in `x-tile-*` headers (a browser's
+ * image decoder would cut 16-bit samples to 8); tiles stored as images (a DICOM optical
+ * path's 8-bit JPEG frames) as they are, since the browser decodes those without loss
+ * of depth; 204 with `x-tile: empty` for a tile the slide does not have.
+ *
+ * 404 for a slide id that is not open or a tile outside the grid; errors as text with a
+ * status that says whose problem it is.
  */
 import { AppError, toAppError } from '../common/errors.js';
 import { logger } from '../common/log.js';
@@ -43,12 +53,17 @@ export function createTileRoute(o: TileRouteOptions): RequestHandler {
     if (!m) return textResponse(404, 'No such tile address.');
     const planeParam = url.searchParams.get('plane');
     if (planeParam !== null && !/^\d{1,4}$/.test(planeParam)) return textResponse(400, 'The plane must be a whole number.');
+    const format = url.searchParams.get('format');
+    if (format !== null && format !== 'raw') return textResponse(400, `Unknown tile format "${format.slice(0, 20)}": the only format is "raw".`);
     const handle = o.slide(m[1]!);
     if (!handle) return textResponse(404, 'This slide is not open (it was closed, or you signed out).');
     const [level, col, row] = [m[2], m[3], m[4]].map(Number) as [number, number, number];
     const plane = planeParam === null ? 0 : Number(planeParam);
-    const l = handle.descriptor.levels[level];
+    const d = handle.descriptor;
+    const l = d.levels[level];
     if (!l || col >= l.columns || row >= l.rows) return textResponse(404, `There is no tile ${col},${row} at level ${level} of this slide.`);
+    const planes = d.pixelKind === 'channels' ? d.channels.length : 1;
+    if (plane >= planes) return textResponse(404, `This slide has no plane ${plane} (it has ${planes}).`);
     let tile: EncodedTile | null;
     try {
       tile = await o.tiles.getTile(handle, level, col, row, plane, { priority: 'visible', signal: request.signal });
@@ -56,7 +71,13 @@ export function createTileRoute(o: TileRouteOptions): RequestHandler {
       return errorResponse(err, request.signal);
     }
     const headers = { ...SECURITY_HEADERS, 'cache-control': CACHE_CONTROL };
-    if (!tile) return new Response(request.method === 'HEAD' ? null : EMPTY_PNG, { status: 200, headers: { ...headers, 'content-type': 'image/png', 'x-tile': 'empty' } });
+    const head = request.method === 'HEAD';
+    if (format === 'raw') {
+      if (!tile) return new Response(null, { status: 204, headers: { ...headers, 'x-tile': 'empty' } });
+      const raw = rawAnswer(tile);
+      return new Response(head ? null : raw.body, { status: 200, headers: { ...headers, ...raw.headers, 'content-length': String(raw.body.length) } });
+    }
+    if (!tile) return new Response(head ? null : EMPTY_PNG, { status: 200, headers: { ...headers, 'content-type': 'image/png', 'x-tile': 'empty' } });
     let body: Uint8Array;
     let type: string;
     try {
@@ -64,7 +85,29 @@ export function createTileRoute(o: TileRouteOptions): RequestHandler {
     } catch (err) {
       return errorResponse(err, request.signal);
     }
-    return new Response(request.method === 'HEAD' ? null : body, { status: 200, headers: { ...headers, 'content-type': type, 'content-length': String(body.length) } });
+    return new Response(head ? null : body, { status: 200, headers: { ...headers, 'content-type': type, 'content-length': String(body.length) } });
+  };
+}
+
+/**
+ * `format=raw`: raw samples as they are (little-endian, interleaved, possibly padded at the
+ * slide's right and bottom edges like every tile) with what it takes to read them;
+ * encoded tiles as stored, for the browser's own decoder.
+ */
+function rawAnswer(tile: EncodedTile): { body: Uint8Array; headers: Record<string, string> } {
+  const enc = tile.encoding;
+  if (enc.kind !== 'raw') return { body: tile.bytes, headers: { 'content-type': enc.kind === 'jpeg' ? 'image/jpeg' : enc.kind === 'png' ? 'image/png' : 'image/webp' } };
+  return {
+    body: tile.bytes,
+    headers: {
+      'content-type': 'application/octet-stream',
+      'x-tile-width': String(tile.width),
+      'x-tile-height': String(tile.height),
+      'x-tile-bits-per-sample': String(enc.bitsPerSample),
+      'x-tile-samples-per-pixel': String(enc.samplesPerPixel),
+      'x-tile-sample-format': enc.sampleFormat,
+      'x-tile-byte-order': 'little-endian',
+    },
   };
 }
 
@@ -88,11 +131,12 @@ async function browserImage(tile: EncodedTile): Promise<{ body: Uint8Array; type
     return { body: await encodePng({ width: tile.width, height: tile.height, data: rgba }, { alpha: spp === 4 }), type: 'image/png' };
   }
   throw new AppError('TILE_NOT_DISPLAYABLE', `Tiles with ${enc.bitsPerSample}-bit ${enc.sampleFormat} samples cannot be displayed yet.`, {
-    hint: 'Fluorescence display comes in a later version; the CLI `region` command can export these slides.',
+    hint: 'Ask for these samples with format=raw (the fluorescence viewer does); the CLI `region` command can export them as PNG.',
   });
 }
 
-function errorResponse(err: unknown, signal: AbortSignal): Response {
+/** Shared by the slide routes (tiles, associated images): the status says whose problem it is. */
+export function errorResponse(err: unknown, signal: AbortSignal): Response {
   if (signal.aborted) return textResponse(503, 'Cancelled.');
   const e = toAppError(err);
   const status = /NOT_SIGNED_IN|EXPIRED|UNAUTHORI[SZ]ED/.test(e.code)

@@ -157,3 +157,113 @@ describe('tile route', () => {
     assert.equal(slowSignals[0].aborted, true);
   });
 });
+
+/**
+ * A fluorescence slide: plane 0 is raw 16-bit (as OME-TIFF channels are), plane 1 an 8-bit
+ * greyscale JPEG frame (as DICOM optical paths are); tile 1 has no data for either.
+ */
+const SAMPLES_16 = Uint8Array.from([0x34, 0x12, 0xff, 0xff, 0x00, 0x01, 0x02, 0x00]);
+function channelSlide(reader: RangeReader): SlideReader {
+  const d: SlideDescriptor = {
+    ...descriptor(reader),
+    levels: [{ width: 3, height: 2, tileWidth: 2, tileHeight: 2, columns: 2, rows: 1, downsample: 1 }],
+    pixelKind: 'channels',
+    channels: [
+      { name: 'DAPI', color: undefined, bitsPerSample: 16 },
+      { name: 'TRITC', color: undefined, bitsPerSample: 8 },
+    ] as SlideDescriptor['channels'],
+  };
+  return {
+    descriptor: d,
+    locateTile: async (level, col, row, plane): Promise<TileLocation | null> => (col === 1 ? null : { level, col, row, plane, ranges: [{ offset: 0, length: 4 }] }),
+    assembleTile: async (loc): Promise<EncodedTile> =>
+      loc.plane === 0
+        ? {
+            level: 0,
+            col: 0,
+            row: 0,
+            plane: 0,
+            width: 2,
+            height: 2,
+            encoding: { kind: 'raw', bitsPerSample: 16, samplesPerPixel: 1, sampleFormat: 'uint' },
+            mime: 'application/octet-stream',
+            bytes: SAMPLES_16,
+          }
+        : { level: 0, col: 0, row: 0, plane: 1, width: 2, height: 2, encoding: { kind: 'jpeg' }, mime: 'image/jpeg', bytes: JPEG },
+    readAssociated: async () => {
+      throw new Error('none');
+    },
+    close: async () => undefined,
+  };
+}
+
+describe('tile route: raw channel planes for the fluorescence view', () => {
+  let dir: string;
+  let cache: TileCache;
+  let service: TileService;
+  let handle: SlideHandle;
+  let route: ReturnType<typeof createTileRoute>;
+  const get = (path: string, init: RequestInit = {}) => route(new Request(`http://127.0.0.1:1${path}`, init));
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'wsi-tile-route-ch-'));
+    cache = TileCache.open(join(dir, 'tiles.db'));
+    const file = fileURLToPath(import.meta.url);
+    service = new TileService({ cache, resolve: async () => new FileRangeReader(file), openSlide: async (reader) => channelSlide(reader) });
+    handle = await service.open(file);
+    route = createTileRoute({ tiles: service, slide: (id) => (id === ID ? handle : undefined) });
+  });
+  after(async () => {
+    await service.close();
+    cache.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a 16-bit plane comes as its own little-endian samples with its geometry in headers', async () => {
+    const r = await get(`/tiles/${ID}/0/0/0?plane=0&format=raw`);
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('content-type'), 'application/octet-stream');
+    assert.equal(r.headers.get('x-tile-width'), '2');
+    assert.equal(r.headers.get('x-tile-height'), '2');
+    assert.equal(r.headers.get('x-tile-bits-per-sample'), '16');
+    assert.equal(r.headers.get('x-tile-samples-per-pixel'), '1');
+    assert.equal(r.headers.get('x-tile-sample-format'), 'uint');
+    assert.equal(r.headers.get('x-tile-byte-order'), 'little-endian');
+    assert.equal(r.headers.get('content-length'), String(SAMPLES_16.length));
+    assert.match(r.headers.get('cache-control') ?? '', /^private, max-age=\d+$/);
+    assert.ok(r.headers.get('content-security-policy'));
+    assert.deepEqual(new Uint8Array(await r.arrayBuffer()), SAMPLES_16);
+    const head = await get(`/tiles/${ID}/0/0/0?plane=0&format=raw`, { method: 'HEAD' });
+    assert.equal(head.status, 200);
+    assert.equal(head.headers.get('x-tile-bits-per-sample'), '16');
+    assert.equal((await head.arrayBuffer()).byteLength, 0);
+  });
+
+  test('a plane stored as a JPEG frame comes as it is stored, for the browser to decode', async () => {
+    const r = await get(`/tiles/${ID}/0/0/0?plane=1&format=raw`);
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('content-type'), 'image/jpeg');
+    assert.deepEqual(new Uint8Array(await r.arrayBuffer()), JPEG);
+  });
+
+  test('a tile the slide does not have is 204 with x-tile: empty', async () => {
+    const r = await get(`/tiles/${ID}/0/1/0?plane=0&format=raw`);
+    assert.equal(r.status, 204);
+    assert.equal(r.headers.get('x-tile'), 'empty');
+    assert.equal((await r.arrayBuffer()).byteLength, 0);
+  });
+
+  test('16-bit samples for an <img> are refused with a 415 that says how to ask for them', async () => {
+    const r = await get(`/tiles/${ID}/0/0/0?plane=0`);
+    assert.equal(r.status, 415);
+    assert.equal(r.headers.get('x-error-code'), 'TILE_NOT_DISPLAYABLE');
+    assert.match(await r.text(), /16-bit uint/);
+  });
+
+  test('a plane the slide does not have and an unknown format are refused', async () => {
+    const r = await get(`/tiles/${ID}/0/0/0?plane=2&format=raw`);
+    assert.equal(r.status, 404);
+    assert.match(await r.text(), /no plane 2 \(it has 2\)/);
+    assert.equal((await get(`/tiles/${ID}/0/0/0?plane=0&format=png16`)).status, 400);
+  });
+});
