@@ -1,9 +1,10 @@
 /**
- * `window.__viewer`: what the end-to-end tests need to drive and read the viewer, and
+ * `window.__viewer` (the first pane) and `window.__viewers[pane]`: what the end-to-end tests need to drive and read the viewer, and
  * nothing more. It reads and moves the viewport of the slide already on screen; it
  * cannot reach main, open anything or see a credential, so it is harmless to ship.
  */
 import OpenSeadragon from 'openseadragon';
+import { USER_MOVE_EVENT } from './sync';
 import { descriptorLevel } from './tile-source';
 import type { OpenedSlide } from '../../../main/api/contract.js';
 
@@ -18,6 +19,8 @@ export interface ViewerView {
   zoom: number;
   /** The finest descriptor level among the tiles drawn (0 = full resolution); -1 when none. */
   drawnLevel: number;
+  /** Degrees clockwise. */
+  rotation: number;
 }
 
 export interface ViewerTestHook {
@@ -33,12 +36,13 @@ export interface ViewerTestHook {
 declare global {
   interface Window {
     __viewer?: ViewerTestHook;
+    __viewers?: (ViewerTestHook | undefined)[];
   }
 }
 
 const frame = (): Promise<void> => new Promise((resolve) => requestAnimationFrame(() => resolve()));
 
-export function installTestHook(viewer: OpenSeadragon.Viewer, slide: OpenedSlide): () => void {
+export function installTestHook(viewer: OpenSeadragon.Viewer, slide: OpenedSlide, pane = 0): () => void {
   const item = (): OpenSeadragon.TiledImage | undefined => viewer.world.getItemAt(0);
   const hook: ViewerTestHook = {
     slideId: slide.id,
@@ -57,7 +61,8 @@ export function installTestHook(viewer: OpenSeadragon.Viewer, slide: OpenedSlide
     getView() {
       const i = item();
       const size = viewer.viewport.getContainerSize();
-      if (!i) return { canvasWidth: size.x, canvasHeight: size.y, x: 0, y: 0, zoom: 0, drawnLevel: -1 };
+      const rotation = viewer.viewport.getRotation(true);
+      if (!i) return { canvasWidth: size.x, canvasHeight: size.y, x: 0, y: 0, zoom: 0, drawnLevel: -1, rotation };
       const rect = i.viewportToImageRectangle(viewer.viewport.getBounds(true));
       const drawn = i.getTilesToDraw().map((t) => t.tile.level);
       return {
@@ -67,18 +72,24 @@ export function installTestHook(viewer: OpenSeadragon.Viewer, slide: OpenedSlide
         y: rect.y,
         zoom: size.x / rect.width,
         drawnLevel: drawn.length ? descriptorLevel(slide, Math.max(...drawn)) : -1,
+        rotation,
       };
     },
     setView({ x, y, zoom }) {
       const i = item();
       if (!i) return;
       const size = viewer.viewport.getContainerSize();
+      // As the user moving there: synchronised panes follow (components/Viewer.tsx).
+      viewer.raiseEvent(USER_MOVE_EVENT);
       viewer.viewport.fitBounds(i.imageToViewportRectangle(new OpenSeadragon.Rect(x, y, size.x / zoom, size.y / zoom)), true);
       viewer.forceRedraw();
     },
   };
-  window.__viewer = hook;
+  const panes = (window.__viewers ??= []);
+  panes[pane] = hook;
+  if (pane === 0) window.__viewer = hook;
   return () => {
+    if (panes[pane] === hook) panes[pane] = undefined;
     if (window.__viewer === hook) delete window.__viewer;
   };
 }
