@@ -4,15 +4,19 @@
  * storage address or a credential. Open slides belong to the signed-in user: a sign-out
  * or another user closes them all, and their ids stop answering.
  *
- * Only storage addresses (s3://) may be opened from the renderer: a local file is opened
- * through main's own file dialog (not in this version), never by a path the page names.
+ * Only storage addresses may be opened from the renderer: objects in S3 (s3://bucket/key)
+ * and DICOMweb series of a configured archive (dicomweb://<archive>/studies/…/series/…).
+ * A local file opens only after the user chose it in main's own file dialog
+ * (`allowLocal`), never by a path the page names: a compromised page cannot read the disk.
  *
  * Error codes: SLIDE_NOT_OPEN, SLIDE_BAD_ADDRESS.
  */
 import { randomBytes } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
 import type { CacheStatsInfo, OpenedSlide, SlideSummary } from '../api/contract.js';
 import { AppError } from '../common/errors.js';
 import { logger } from '../common/log.js';
+import { isDicomwebUri, parseDicomwebUri } from '../sources/dicomweb/address.js';
 import type { SlideDescriptor } from '../formats/types.js';
 import type { SlideHandle, TileService } from '../tiles/service.js';
 
@@ -24,13 +28,36 @@ export const TILE_PATH = '/tiles/';
 export class OpenSlides {
   readonly tiles: TileService;
   #open = new Map<string, SlideHandle>();
+  /** file:// addresses the user picked in this session. */
+  #local = new Set<string>();
 
   constructor(tiles: TileService) {
     this.tiles = tiles;
   }
 
+  /** A file the user chose in main's file dialog: from now on it may be opened by its file:// address. */
+  allowLocal(path: string): string {
+    const uri = pathToFileURL(path).href;
+    this.#local.add(uri);
+    return uri;
+  }
+
   async open(uri: string): Promise<OpenedSlide> {
-    if (!/^s3:\/\/[^/]+\/.+[^/]$/i.test(uri)) {
+    const dicomweb = isDicomwebUri(uri);
+    if (dicomweb) {
+      try {
+        parseDicomwebUri(uri);
+      } catch (err) {
+        throw new AppError('SLIDE_BAD_ADDRESS', `“${uri}” is not a DICOMweb series.`, { cause: err, hint: 'Open a series from the storage browser.' });
+      }
+    } else if (/^file:/i.test(uri)) {
+      if (!this.#local.has(uri)) {
+        throw new AppError('SLIDE_LOCAL_NOT_CHOSEN', 'This file on your computer can only be opened by choosing it again.', {
+          hint: 'Use “Open local slide…”: the workstation opens files from this computer only when you pick them.',
+          details: { uri },
+        });
+      }
+    } else if (!/^s3:\/\/[^/]+\/.+[^/]$/i.test(uri)) {
       throw new AppError('SLIDE_BAD_ADDRESS', `“${uri}” is not a slide in storage.`, { hint: 'Open a slide file from the storage browser.' });
     }
     const handle = await this.tiles.open(uri);
@@ -40,7 +67,7 @@ export class OpenSlides {
     return {
       id,
       uri,
-      name: decodeURIComponent(uri.slice(uri.lastIndexOf('/') + 1)),
+      name: dicomweb ? seriesName(handle.descriptor, uri) : decodeURIComponent(uri.slice(uri.lastIndexOf('/') + 1)),
       summary: summarise(handle.descriptor),
       tileUrlTemplate: `${TILE_PATH}${id}/{level}/{col}/{row}`,
       offline: handle.offline,
@@ -68,6 +95,15 @@ export class OpenSlides {
     const s = this.tiles.cache.stats();
     return { hits: s.hits, misses: s.misses, bytes: s.sizeBytes, entries: s.entries, budget: s.budgetBytes };
   }
+}
+
+/** What a pathologist recognises a DICOM slide by: the slide's barcode, else the series description. */
+function seriesName(d: SlideDescriptor, uri: string): string {
+  const p = d.properties;
+  const named = p['dicom.ContainerIdentifier'] || p['dicom.SeriesDescription'];
+  if (named) return named;
+  const series = parseDicomwebUri(uri).series;
+  return `Series …${series.slice(-12)}`;
 }
 
 export function summarise(d: SlideDescriptor): SlideSummary {

@@ -47,3 +47,40 @@ export interface RangeReader {
  * Chromium's network stack (system proxy, OS certificate store) and tests a shaped one.
  */
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+
+/**
+ * A source whose unit is a frame, not a byte range: a DICOMweb series, where a tile is
+ * frame N of instance I and the archive answers several frames of one instance in one
+ * multi-frame request. The tile service reads it through the frame scheduler
+ * (main/tiles/frames.ts); byte ranges make no sense here (decision 0703).
+ */
+export interface FrameSource {
+  readonly kind: 'frames';
+  /** Canonical address, e.g. `dicomweb://<archive>/studies/<uid>/series/<uid>`. */
+  readonly uri: string;
+  /** Which connection pool it shares (the archive's origin): parallelism is bounded per pool. */
+  readonly pool: string;
+  /** Version of the whole series (a digest of its metadata): the cache keys descriptors and tiles by it. */
+  stat(signal?: AbortSignal): Promise<ObjectIdentity>;
+  /** Frames (1-based) of one group (a DICOM instance), answered in the order asked. */
+  readFrames(group: string, frames: readonly number[], signal?: AbortSignal): Promise<FrameReadResult>;
+  close(): Promise<void>;
+}
+
+export interface FrameData {
+  bytes: Uint8Array;
+  /** As the archive labelled the part: `image/jpeg`, `application/octet-stream`… */
+  mediaType: string | undefined;
+  transferSyntax: string | undefined;
+}
+
+export interface FrameReadResult {
+  frames: FrameData[];
+  /** Body bytes and network requests (benchmarks and stats count them). */
+  bytes: number;
+  requests: number;
+}
+
+export function isFrameSource(source: RangeReader | FrameSource): source is FrameSource {
+  return (source as Partial<FrameSource>).kind === 'frames';
+}

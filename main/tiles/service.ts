@@ -3,6 +3,12 @@
  * on a miss, the slide reader locates the tile, the scheduler reads its ranges (with
  * priority, cancellation, coalescing) and the tile is assembled and written back.
  *
+ * Two kinds of source: RangeReaders (files, S3, HTTP: tiles are byte ranges, read by
+ * the RangeScheduler) and FrameSources (DICOMweb series: tiles are frames, read by the
+ * FrameScheduler, which batches frames of one instance into multi-frame requests). Both
+ * get the same cache, identity (a FrameSource's etag is a digest of the series
+ * metadata), offline open and pinning. See docs/decisions/0703-dicomweb-in-the-tile-service.md.
+ *
  * Opening: the descriptor is cached under the object's identity (uri + etag). A second
  * open of an unchanged object costs one `stat` and no parsing; the slide reader itself
  * is only built on the first cache miss. When storage cannot be reached and a descriptor
@@ -19,22 +25,36 @@
 import { AppError, isAppError, throwIfAborted } from '../common/errors.js';
 import { logger } from '../common/log.js';
 import type { TileCache, TileKey } from '../cache/tile-cache.js';
-import type { EncodedTile, SlideDescriptor, SlideReader, TileLocation } from '../formats/types.js';
-import type { ByteRange, ObjectIdentity, RangeReader, RangeReadResult } from '../sources/types.js';
+import type { AssociatedImageName, EncodedTile, SlideDescriptor, SlideReader, TileLocation } from '../formats/types.js';
+import { isFrameSource, type ByteRange, type FrameData, type FrameSource, type ObjectIdentity, type RangeReader, type RangeReadResult } from '../sources/types.js';
+import { FrameScheduler } from './frames.js';
 import { RangeScheduler, type Priority } from './scheduler.js';
 import { WorkerPool } from './workers.js';
 
 const log = logger('tiles');
 
-export type Resolver = (uri: string) => Promise<RangeReader>;
+/** Cache keys of associated images: their index here is the key's column (level -1). Append only. */
+const ASSOCIATED_NAMES: readonly AssociatedImageName[] = ['label', 'macro', 'thumbnail', 'overview', 'map'];
+
+export type Resolver = (uri: string) => Promise<RangeReader | FrameSource>;
 export type SlideOpener = (reader: RangeReader, options: { signal?: AbortSignal }) => Promise<SlideReader>;
+
+/** A slide over a FrameSource: it names each tile's frame and assembles the frame the archive sent. */
+export interface FrameSlideReader extends SlideReader {
+  frameOf(location: TileLocation): { group: string; frame: number };
+  assembleFrame(location: TileLocation, frame: FrameData): Promise<EncodedTile>;
+}
+export type FrameSlideOpener = (source: FrameSource, options: { signal?: AbortSignal }) => Promise<FrameSlideReader>;
 
 export interface TileServiceOptions {
   cache: TileCache;
   resolve: Resolver;
   /** Default: `openSlide` from main/formats/open.ts. */
   openSlide?: SlideOpener;
+  /** Default: `openFrameSource` from main/formats/dicomweb/reader.ts. */
+  openFrames?: FrameSlideOpener;
   scheduler?: RangeScheduler;
+  frames?: FrameScheduler;
   workers?: WorkerPool;
 }
 
@@ -60,7 +80,7 @@ export interface SlideHandle {
  */
 interface Parsed {
   key: string;
-  reader: RangeReader;
+  source: RangeReader | FrameSource;
   slide: Promise<SlideReader> | undefined;
   users: number;
 }
@@ -76,6 +96,7 @@ const IDLE_PARSED = 4;
 export interface TileServiceStats {
   cache: ReturnType<TileCache['stats']>;
   scheduler: ReturnType<RangeScheduler['stats']>;
+  frames: ReturnType<FrameScheduler['stats']>;
   workers: ReturnType<WorkerPool['stats']>;
   tilesFromCache: number;
   tilesFromStorage: number;
@@ -84,9 +105,11 @@ export interface TileServiceStats {
 export class TileService {
   readonly cache: TileCache;
   readonly scheduler: RangeScheduler;
+  readonly frames: FrameScheduler;
   readonly workers: WorkerPool;
   #resolve: Resolver;
   #openSlide: SlideOpener | undefined;
+  #openFrames: FrameSlideOpener | undefined;
   #ownWorkers: boolean;
   #handles = new WeakMap<SlideHandle, HandleState>();
   #open = new Set<SlideHandle>();
@@ -97,14 +120,16 @@ export class TileService {
     this.cache = options.cache;
     this.#resolve = options.resolve;
     this.#openSlide = options.openSlide;
+    this.#openFrames = options.openFrames;
     this.scheduler = options.scheduler ?? new RangeScheduler();
+    this.frames = options.frames ?? new FrameScheduler();
     this.#ownWorkers = !options.workers;
     this.workers = options.workers ?? new WorkerPool();
   }
 
   async open(uri: string, options: { signal?: AbortSignal } = {}): Promise<SlideHandle> {
     const { signal } = options;
-    let reader: RangeReader;
+    let reader: RangeReader | FrameSource;
     try {
       reader = await this.#resolve(uri);
     } catch (err) {
@@ -136,7 +161,8 @@ export class TileService {
     }
     let slide: SlideReader;
     try {
-      slide = await this.#opener()(this.#scheduled(reader), { ...(signal ? { signal } : {}) });
+      // A FrameSource that was not asked `stat` above fetches its metadata once, here, for both identity and layout.
+      slide = await this.#parse(reader, signal);
     } catch (err) {
       await reader.close().catch(() => undefined);
       if (isNetworkError(err)) return this.#offline(uri, err);
@@ -152,10 +178,10 @@ export class TileService {
     return false;
   }
 
-  #share(key: string, reader: RangeReader, slide: Promise<SlideReader> | undefined): Parsed {
+  #share(key: string, source: RangeReader | FrameSource, slide: Promise<SlideReader> | undefined): Parsed {
     const old = this.#parsed.get(key);
     if (old && old.users === 0) void this.#closeParsed(old);
-    const parsed: Parsed = { key, reader, slide, users: 0 };
+    const parsed: Parsed = { key, source, slide, users: 0 };
     this.#parsed.set(key, parsed);
     return parsed;
   }
@@ -164,7 +190,8 @@ export class TileService {
     if (this.#parsed.get(p.key) === p) this.#parsed.delete(p.key);
     const slide = await p.slide?.catch(() => undefined);
     if (slide) await slide.close().catch(() => undefined);
-    else await p.reader.close().catch(() => undefined);
+    // A slide reader closes its RangeReader; a FrameSource belongs to the service.
+    if (!slide || isFrameSource(p.source)) await p.source.close().catch(() => undefined);
   }
 
   #offline(uri: string, err: unknown): SlideHandle {
@@ -180,6 +207,20 @@ export class TileService {
     this.#handles.set(handle, { parsed, closed: false });
     this.#open.add(handle);
     return handle;
+  }
+
+  #parse(source: RangeReader | FrameSource, signal: AbortSignal | undefined): Promise<SlideReader> {
+    const options = signal ? { signal } : {};
+    return isFrameSource(source) ? this.#frameOpener()(source, options) : this.#opener()(this.#scheduled(source), options);
+  }
+
+  #frameOpener(): FrameSlideOpener {
+    if (this.#openFrames) return this.#openFrames;
+    return async (source, options) => {
+      const { openFrameSource } = await import('../formats/dicomweb/reader.js');
+      this.#openFrames = (s, o) => openFrameSource(s, o);
+      return openFrameSource(source, options);
+    };
   }
 
   #opener(): SlideOpener {
@@ -214,7 +255,7 @@ export class TileService {
   #slideReader(handle: SlideHandle, state: HandleState, signal: AbortSignal | undefined): Promise<SlideReader> {
     const parsed = state.parsed;
     if (!parsed) throw offlineMiss(handle);
-    parsed.slide ??= this.#opener()(this.#scheduled(parsed.reader), {}).catch((err: unknown) => {
+    parsed.slide ??= this.#parse(parsed.source, undefined).catch((err: unknown) => {
       parsed.slide = undefined;
       throw err;
     });
@@ -245,13 +286,45 @@ export class TileService {
       if (handle.cacheId !== undefined) this.cache.putTile(handle.cacheId, key, null);
       return null;
     }
-    const source = location.source ?? state.parsed!.reader;
-    const buffers = await this.scheduler.read(source, location.ranges, { priority: options.priority ?? 'visible', ...(signal ? { signal } : {}) });
-    this.cache.recordFetched(buffers.reduce((n, b) => n + b.length, 0));
-    const tile = await this.#assemble(slide, location, buffers);
+    const from = state.parsed!.source;
+    const read = { priority: options.priority ?? 'visible', ...(signal ? { signal } : {}) };
+    let tile: EncodedTile;
+    if (isFrameSource(from)) {
+      const frameSlide = slide as FrameSlideReader;
+      const ref = frameSlide.frameOf(location);
+      const frame = await this.frames.read(from, ref.group, ref.frame, read);
+      this.cache.recordFetched(frame.bytes.length);
+      tile = await frameSlide.assembleFrame(location, frame);
+    } else {
+      const buffers = await this.scheduler.read(location.source ?? from, location.ranges, read);
+      this.cache.recordFetched(buffers.reduce((n, b) => n + b.length, 0));
+      tile = await this.#assemble(slide, location, buffers);
+    }
     this.#counts.tilesFromStorage += 1;
     if (handle.cacheId !== undefined && !state.closed) this.cache.putTile(handle.cacheId, key, tile);
     return tile;
+  }
+
+  /**
+   * An associated image (label, macro, thumbnail…), cached like a tile under level -1 so
+   * the label of a pinned slide is there offline too.
+   */
+  async getAssociated(handle: SlideHandle, name: AssociatedImageName, options: { signal?: AbortSignal } = {}): Promise<EncodedTile> {
+    const { signal } = options;
+    const state = this.#state(handle);
+    const index = ASSOCIATED_NAMES.indexOf(name);
+    if (index < 0 || !handle.descriptor.associated.some((a) => a.name === name)) {
+      throw new AppError('FORMAT_NO_ASSOCIATED_IMAGE', `This slide has no ${name} image.`, { details: { name } });
+    }
+    const key: TileKey = { level: -1, col: index, row: 0, plane: 0 };
+    if (handle.cacheId !== undefined) {
+      const cached = this.cache.getTile(handle.cacheId, key);
+      if (cached) return cached;
+    }
+    const slide = await this.#slideReader(handle, state, signal);
+    const image = await slide.readAssociated(name, signal);
+    if (handle.cacheId !== undefined && !state.closed) this.cache.putTile(handle.cacheId, key, image);
+    return image;
   }
 
   /** Whether a tile is in the cache (no counting, no I/O beyond the index). */
@@ -270,7 +343,7 @@ export class TileService {
   }
 
   stats(): TileServiceStats {
-    return { cache: this.cache.stats(), scheduler: this.scheduler.stats(), workers: this.workers.stats(), ...this.#counts };
+    return { cache: this.cache.stats(), scheduler: this.scheduler.stats(), frames: this.frames.stats(), workers: this.workers.stats(), ...this.#counts };
   }
 
   async closeSlide(handle: SlideHandle): Promise<void> {

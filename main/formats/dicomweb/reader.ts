@@ -1,25 +1,32 @@
 /**
- * A SlideReader over a DICOMweb series. `openDicomwebSeries` reads the series metadata
- * once (WADO-RS /metadata) and lays out the pyramid (series.ts). Tiles are frames:
- * `locateTile` answers the instance and 1-based frame number in `meta` (no byte ranges:
- * frames are not byte ranges of one object), and `readTiles` fetches the frames of many
- * locations grouping them per instance into multi-frame WADO-RS requests, which is how a
- * tile scheduler should call it. `assembleTile` passes JPEG frames through as stored
- * (image/jpeg) and returns native frames raw, the same rules as the Part 10 reader.
- * See docs/decisions/0702-dicomweb-tiles-are-frames.md.
+ * A SlideReader over a DICOMweb series. The series metadata (WADO-RS /metadata, read once)
+ * lays out the pyramid (series.ts). Tiles are frames: `locateTile` answers the instance
+ * and 1-based frame number in `meta` (no byte ranges: frames are not byte ranges of one
+ * object). The tile service reads them through its frame scheduler (`frameOf` names the
+ * frame, `assembleFrame` turns the archive's part into a tile, main/tiles/frames.ts);
+ * `readTiles` fetches the frames of many locations grouped per instance into multi-frame
+ * WADO-RS requests, for callers without a scheduler (associated images, tools, tests).
+ * `assembleTile` passes JPEG frames through as stored (image/jpeg) and returns native
+ * frames raw, the same rules as the Part 10 reader.
+ * See docs/decisions/0702-dicomweb-tiles-are-frames.md and 0703-dicomweb-in-the-tile-service.md.
  */
 import { AppError, throwIfAborted } from '../../common/errors.js';
 import type { DicomwebClient } from '../../sources/dicomweb/client.js';
+import type { DicomJson } from '../../sources/dicomweb/json.js';
+import { DicomwebSeriesSource } from '../../sources/dicomweb/series-source.js';
+import type { FrameData, FrameReadResult, FrameSource, ObjectIdentity } from '../../sources/types.js';
 import { decodeTileToRgba } from '../codecs/decode.js';
 import { decodeJpeg2000 } from '../codecs/jpeg2000.js';
 import { buildLevels, finalizeDescriptor } from '../descriptor.js';
 import { T } from '../dicom/instance.js';
-import { num, str, TS } from '../dicom/parser.js';
+import { num, str, tag, TS } from '../dicom/parser.js';
 import { corrupt, tileOutOfRange, unsupported } from '../errors.js';
 import { markRgb } from '../jpeg/markers.js';
 import type { AssociatedImageName, EncodedTile, SlideDescriptor, SlideReader, TileLocation } from '../types.js';
 import { frameOfTile, layoutSeries, type SeriesLayout, type WebInstance } from './series.js';
 import { hasJfif, interleave } from '../dicom/pixels.js';
+
+const SeriesDescription = tag(0x0008, 0x103e);
 
 export interface DicomwebTileMeta extends Record<string, unknown> {
   sopInstanceUid: string;
@@ -34,8 +41,35 @@ export interface ReadTilesResult {
   bytes: number;
 }
 
+/** Frames of one instance, in the order asked: a DicomwebClient or a FrameSource answers it. */
+export type FrameFetch = (sopInstanceUid: string, frames: readonly number[], signal?: AbortSignal) => Promise<FrameReadResult>;
+
+/** Straight over a client (tools and tests); the app opens series through `openDicomwebSource`. */
 export async function openDicomwebSeries(client: DicomwebClient, studyInstanceUid: string, seriesInstanceUid: string, signal?: AbortSignal): Promise<DicomwebSlideReader> {
   const metadata = await client.seriesMetadata(studyInstanceUid, seriesInstanceUid, signal);
+  const identity: ObjectIdentity = { uri: `dicomweb://${client.root.replace(/^https?:\/\//, '')}/studies/${studyInstanceUid}/series/${seriesInstanceUid}`, size: 0, etag: undefined, lastModified: undefined };
+  return readerFromMetadata(metadata, identity, studyInstanceUid, seriesInstanceUid, (sop, frames, s) => client.frames(studyInstanceUid, seriesInstanceUid, sop, frames, s));
+}
+
+/**
+ * A series source (main/sources/dicomweb/series-source.ts) as a slide: its metadata is the
+ * one `stat()` already fetched, if it did, and its version becomes the descriptor's etag.
+ */
+export async function openDicomwebSource(source: DicomwebSeriesSource, signal?: AbortSignal): Promise<DicomwebSlideReader> {
+  const metadata = await source.metadata(signal);
+  const identity = await source.stat(signal);
+  return readerFromMetadata(metadata, identity, source.study, source.series, (sop, frames, s) => source.readFrames(sop, frames, s));
+}
+
+/** The tile service's default opener for frame sources: DICOMweb is the only kind there is. */
+export async function openFrameSource(source: FrameSource, options: { signal?: AbortSignal } = {}): Promise<DicomwebSlideReader> {
+  if (!(source instanceof DicomwebSeriesSource)) {
+    throw unsupported('frame-source', `The slide at ${source.uri} is read frame by frame from a kind of archive this version does not know.`, { uri: source.uri });
+  }
+  return openDicomwebSource(source, options.signal);
+}
+
+function readerFromMetadata(metadata: DicomJson[], identity: ObjectIdentity, studyInstanceUid: string, seriesInstanceUid: string, fetchFrames: FrameFetch): DicomwebSlideReader {
   if (metadata.length === 0) throw new AppError('DICOMWEB_NOT_FOUND', 'The image archive has no instances in this series.', { details: { seriesInstanceUid } });
   const layout = layoutSeries(metadata);
   const ds = layout.top;
@@ -47,12 +81,13 @@ export async function openDicomwebSeries(client: DicomwebClient, studyInstanceUi
   setProp('dicom.ManufacturerModelName', str(ds, T.ModelName));
   setProp('dicom.StudyInstanceUID', studyInstanceUid);
   setProp('dicom.SeriesInstanceUID', seriesInstanceUid);
+  setProp('dicom.SeriesDescription', str(ds, SeriesDescription));
   setProp('dicom.ContainerIdentifier', str(ds, T.ContainerIdentifier));
   setProp('dicomweb.mpp-source', layout.mppSource);
   const descriptor = finalizeDescriptor({
     format: 'dicomweb',
     vendor: str(ds, T.Manufacturer) || 'dicom',
-    identity: { uri: `dicomweb://${client.root.replace(/^https?:\/\//, '')}/studies/${studyInstanceUid}/series/${seriesInstanceUid}`, size: 0, etag: undefined, lastModified: undefined },
+    identity,
     levels: buildLevels(layout.levels),
     mpp: layout.mpp,
     objectivePower: layout.objectivePower,
@@ -61,23 +96,19 @@ export async function openDicomwebSeries(client: DicomwebClient, studyInstanceUi
     associated: [...layout.associated].map(([name, i]) => ({ name, width: i.width, height: i.height })),
     properties: props,
   });
-  return new DicomwebSlideReader(client, studyInstanceUid, seriesInstanceUid, descriptor, layout);
+  return new DicomwebSlideReader(fetchFrames, descriptor, layout);
 }
 
 export class DicomwebSlideReader implements SlideReader {
   readonly descriptor: SlideDescriptor;
   readonly layout: SeriesLayout;
-  readonly #client: DicomwebClient;
-  readonly #study: string;
-  readonly #series: string;
+  readonly #fetch: FrameFetch;
   readonly #bySop = new Map<string, WebInstance>();
   /** Transfer syntax per instance as learned from frame answers (metadata rarely has it). */
   readonly #ts = new Map<string, string>();
 
-  constructor(client: DicomwebClient, study: string, series: string, descriptor: SlideDescriptor, layout: SeriesLayout) {
-    this.#client = client;
-    this.#study = study;
-    this.#series = series;
+  constructor(fetchFrames: FrameFetch, descriptor: SlideDescriptor, layout: SeriesLayout) {
+    this.#fetch = fetchFrames;
     this.descriptor = descriptor;
     this.layout = layout;
     for (const l of layout.levels) for (const i of l.instances) this.#bySop.set(i.sopInstanceUid, i);
@@ -111,16 +142,33 @@ export class DicomwebSlideReader implements SlideReader {
       [...bySop].map(async ([sop, wanted]) => {
         // Ask each frame once even when two locations share it.
         const frames = [...new Set(wanted.map((w) => w.frame))];
-        const batch = await this.#client.frames(this.#study, this.#series, sop, frames, signal);
+        const batch = await this.#fetch(sop, frames, signal);
         requests += batch.requests;
         bytes += batch.bytes;
         const byFrame = new Map(frames.map((f, i) => [f, batch.frames[i]!]));
-        const ts = batch.frames[0]?.transferSyntax ?? mediaTypeSyntax(batch.frames[0]?.mediaType);
-        if (ts) this.#ts.set(sop, ts);
+        this.#learnSyntax(sop, batch.frames[0]);
         for (const w of wanted) buffers[w.index] = byFrame.get(w.frame)!.bytes;
       }),
     );
     return { buffers, requests, bytes };
+  }
+
+  /** The frame a located tile is (for the tile service's frame scheduler). */
+  frameOf(location: TileLocation): { group: string; frame: number } {
+    const m = tileMeta(location);
+    return { group: m.sopInstanceUid, frame: m.frame };
+  }
+
+  /** A tile from the frame as the archive answered it: its part's transfer syntax decides the decoding. */
+  async assembleFrame(location: TileLocation, frame: FrameData): Promise<EncodedTile> {
+    const m = tileMeta(location);
+    this.#learnSyntax(m.sopInstanceUid, frame);
+    return this.assembleTile(location, [frame.bytes]);
+  }
+
+  #learnSyntax(sop: string, frame: FrameData | undefined): void {
+    const ts = frame?.transferSyntax ?? mediaTypeSyntax(frame?.mediaType);
+    if (ts) this.#ts.set(sop, ts);
   }
 
   async assembleTile(location: TileLocation, buffers: Uint8Array[]): Promise<EncodedTile> {
@@ -157,7 +205,7 @@ export class DicomwebSlideReader implements SlideReader {
   }
 
   async close(): Promise<void> {
-    // Nothing held open: the client's connections belong to the fetch it was given.
+    // Nothing held open: the connections belong to the client's fetch, the source is closed by its owner.
   }
 }
 
