@@ -183,6 +183,60 @@ export interface OfflineSlide {
   bytes: number;
 }
 
+/** A configured DICOMweb archive, shown beside the buckets. */
+export interface DicomwebSourceInfo {
+  /** Its settings name: the host part of its slide addresses. */
+  name: string;
+  label: string;
+  /** dicomweb://<name>/ */
+  uri: string;
+}
+
+/** What the pathologist searches studies by; empty fields do not restrict. */
+export interface DicomwebStudyQuery {
+  /** Matched anywhere in the name, case-insensitively; `*` and `?` are wildcards. */
+  patientName?: string;
+  /** Exact, unless it holds `*` or `?`. */
+  patientId?: string;
+  accessionNumber?: string;
+  /** YYYY-MM-DD, inclusive. */
+  studyDateFrom?: string;
+  studyDateTo?: string;
+}
+
+export interface DicomwebStudy {
+  studyInstanceUid: string;
+  /** DICOM person name as the archive wrote it (components separated by ^). */
+  patientName?: string;
+  patientId?: string;
+  /** YYYY-MM-DD when the archive gave a DICOM date. */
+  studyDate?: string;
+  accessionNumber?: string;
+  description?: string;
+  modalities: string[];
+  seriesCount?: number;
+}
+
+export interface DicomwebStudyPage {
+  source: string;
+  studies: DicomwebStudy[];
+  offset: number;
+  /** Another page follows (ask again with offset + studies.length). */
+  more: boolean;
+}
+
+export interface DicomwebSeries {
+  /** dicomweb://<source>/studies/<uid>/series/<uid>: what slides.open takes. */
+  uri: string;
+  studyInstanceUid: string;
+  seriesInstanceUid: string;
+  modality?: string;
+  description?: string;
+  instanceCount?: number;
+  /** Slide microscopy (SM): the viewer opens it. */
+  slide: boolean;
+}
+
 export interface ApiCalls {
   'app.info': { params: void; result: AppInfo };
   'auth.state': { params: void; result: AuthState };
@@ -215,6 +269,12 @@ export interface ApiCalls {
   'pins.resume': { params: { uri: string }; result: PinInfo };
   /** Cancel a download or unpin a finished slide; its tiles become ordinary cache. */
   'pins.remove': { params: { uri: string }; result: void };
+  /** The configured DICOMweb archives (signed in only). */
+  'dicomweb.sources': { params: void; result: DicomwebSourceInfo[] };
+  /** Studies with slide microscopy, a page at a time (default 50). */
+  'dicomweb.searchStudies': { params: { source: string; query?: DicomwebStudyQuery; offset?: number; limit?: number }; result: DicomwebStudyPage };
+  /** Every series of one study; `slide` marks those the viewer opens. */
+  'dicomweb.listSeries': { params: { source: string; study: string }; result: DicomwebSeries[] };
 }
 
 export interface ApiEvents {

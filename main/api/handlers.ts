@@ -15,6 +15,10 @@ import type {
   CacheUsage,
   ConnectivityState,
   CredentialsInfo,
+  DicomwebSeries,
+  DicomwebSourceInfo,
+  DicomwebStudyPage,
+  DicomwebStudyQuery,
   OfflineSlide,
   OpenedSlide,
   PinInfo,
@@ -66,6 +70,11 @@ export interface ApiServices {
     remove(uri: string): Promise<void>;
     onChange(listener: (pins: PinInfo[]) => void): () => void;
   };
+  dicomweb: {
+    sources(): Promise<DicomwebSourceInfo[]>;
+    searchStudies(source: string, query: DicomwebStudyQuery, offset: number | undefined, limit: number | undefined): Promise<DicomwebStudyPage>;
+    listSeries(source: string, study: string): Promise<DicomwebSeries[]>;
+  };
 }
 
 export type ApiHandlers = { [M in ApiMethod]: (params: ApiParams<M>) => Promise<ApiResult<M>> };
@@ -97,6 +106,10 @@ export function createHandlers(s: ApiServices): ApiHandlers {
     'pins.pause': (p) => s.pins.pause(requireString(p?.uri, 'uri')),
     'pins.resume': (p) => s.pins.resume(requireString(p?.uri, 'uri')),
     'pins.remove': (p) => s.pins.remove(requireString(p?.uri, 'uri')),
+    'dicomweb.sources': () => s.dicomweb.sources(),
+    'dicomweb.searchStudies': (p) =>
+      s.dicomweb.searchStudies(requireString(p?.source, 'source'), studyQuery(p?.query), optionalNumber(p?.offset, 'offset'), optionalNumber(p?.limit, 'limit')),
+    'dicomweb.listSeries': (p) => s.dicomweb.listSeries(requireString(p?.source, 'source'), requireString(p?.study, 'study')),
   };
 }
 
@@ -121,6 +134,17 @@ function optionalBoolean(v: unknown, name: string): boolean | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'boolean') throw badParams(`"${name}" must be true or false`);
   return v;
+}
+function studyQuery(v: unknown): DicomwebStudyQuery {
+  if (v === undefined || v === null) return {};
+  if (typeof v !== 'object' || Array.isArray(v)) throw badParams('"query" must be an object');
+  const q = v as Record<string, unknown>;
+  const out: DicomwebStudyQuery = {};
+  for (const k of ['patientName', 'patientId', 'accessionNumber', 'studyDateFrom', 'studyDateTo'] as const) {
+    const value = optionalString(q[k], `query.${k}`);
+    if (value !== undefined) out[k] = value;
+  }
+  return out;
 }
 function badParams(why: string): AppError {
   return new AppError('API_BAD_PARAMS', `The app sent a malformed request: ${why}.`, { hint: 'Reload the window; if it persists, report a bug.' });

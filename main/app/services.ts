@@ -24,6 +24,7 @@ import { loadSettings, type LoadedSettings, type Settings } from '../config/inde
 import { resolveReader } from '../sources/resolve.js';
 import type { FetchLike } from '../sources/types.js';
 import { TileService } from '../tiles/service.js';
+import { createDicomweb, DEFAULT_PAGE_SIZE } from './dicomweb.js';
 import { Connectivity, endpointProbe, storageEndpoints } from './offline.js';
 import { BUDGET_KEY, OfflineManager } from './pins.js';
 import { OpenSlides } from './slides.js';
@@ -98,7 +99,11 @@ export async function createServices(o: ServicesOptions): Promise<Services> {
     secretStore,
     openBrowser: o.openBrowser,
     ...(o.fetch ? { fetch: o.fetch } : {}),
+    // The sign-in covers every archive that wants its own token (RFC 8707).
+    resources: [...new Set((settings.storage.dicomweb ?? []).flatMap((d) => (d.resource ? [d.resource] : [])))],
   });
+  // One client per archive; each asks auth for the current user's token at every request.
+  const dicomweb = createDicomweb({ settings, auth, ...(o.fetch ? { fetch: o.fetch } : {}) });
   const storage = createStorage({ settings, auth, ...(o.fetch ? { fetch: o.fetch } : {}) });
   const version = o.version ?? packageVersion();
 
@@ -169,6 +174,20 @@ export async function createServices(o: ServicesOptions): Promise<Services> {
       },
       remove: (uri) => offline.remove(uri),
       onChange: (l) => offline.onChange(l),
+    },
+    dicomweb: {
+      sources: async () => {
+        requireSignedIn(auth);
+        return dicomweb.sources();
+      },
+      searchStudies: async (source, query, offset, limit) => {
+        requireSignedIn(auth);
+        return dicomweb.searchStudies(source, query, offset ?? 0, limit ?? DEFAULT_PAGE_SIZE);
+      },
+      listSeries: async (source, study) => {
+        requireSignedIn(auth);
+        return dicomweb.listSeries(source, study);
+      },
     },
   };
 

@@ -16,6 +16,8 @@
  * AUTH_PROVIDER_ERROR      any other error the provider returned
  * AUTH_PORT_IN_USE         the fixed loopback port is taken
  * AUTH_NOT_SIGNED_IN       a token was asked for while signed out
+ * AUTH_RESOURCE_REFUSED    the provider will not issue a token for a resource (RFC 8707 invalid_target)
+ * AUTH_RESOURCE_UNAVAILABLE a resource token needs a refresh token and the provider gave none
  * AUTH_FAILED              anything else (a bug, or a provider quirk we do not know)
  */
 import * as oidc from 'openid-client';
@@ -35,6 +37,8 @@ export type AuthErrorCode =
   | 'AUTH_PROVIDER_ERROR'
   | 'AUTH_PORT_IN_USE'
   | 'AUTH_NOT_SIGNED_IN'
+  | 'AUTH_RESOURCE_REFUSED'
+  | 'AUTH_RESOURCE_UNAVAILABLE'
   | 'AUTH_FAILED';
 
 const TEXT: Record<AuthErrorCode, { message: string; hint: string; retryable: boolean }> = {
@@ -103,6 +107,16 @@ const TEXT: Record<AuthErrorCode, { message: string; hint: string; retryable: bo
     hint: 'Click "Sign in".',
     retryable: false,
   },
+  AUTH_RESOURCE_REFUSED: {
+    message: 'The sign-in service will not give this workstation access to the image archive.',
+    hint: 'Sign out and sign in again (the sign-in asks for every configured archive). If it persists, IT: register the archive\'s resource indicator (storage.dicomweb[].resource) for this client at the identity provider.',
+    retryable: false,
+  },
+  AUTH_RESOURCE_UNAVAILABLE: {
+    message: 'The image archive needs its own access token, and the sign-in service did not allow the workstation to stay signed in (no refresh token), so it cannot get one.',
+    hint: 'IT: allow the offline_access scope (refresh tokens) for this client, or let the archive accept the sign-in\'s own access token and remove storage.dicomweb[].resource.',
+    retryable: false,
+  },
   AUTH_FAILED: {
     message: 'The sign-in failed for an unexpected reason.',
     hint: 'Try again. If it keeps failing, send the log file to IT.',
@@ -169,6 +183,8 @@ export function mapOidcError(err: unknown, op: AuthOperation): AppError {
   if (err instanceof oidc.ResponseBodyError) {
     const details = { status: err.status, error: err.error, ...(err.error_description ? { error_description: err.error_description } : {}) };
     if (err.error === 'invalid_grant') return authError(op === 'refresh' ? 'AUTH_SESSION_EXPIRED' : 'AUTH_CODE_REJECTED', { cause: err, details });
+    // RFC 8707 §2: the provider does not know the resource, or not for this client or grant.
+    if (err.error === 'invalid_target') return authError('AUTH_RESOURCE_REFUSED', { cause: err, details });
     if (err.status >= 500) return authError('AUTH_PROVIDER_UNREACHABLE', { cause: err, details });
     return authError('AUTH_PROVIDER_ERROR', { cause: err, details });
   }

@@ -11,7 +11,7 @@ import { logger, registerSecret } from '../common/log.js';
 import type { Settings } from '../config/schema.js';
 import type { FetchLike } from '../sources/types.js';
 import { authError, mapOidcError } from './errors.js';
-import { defaultMinValidity, lifetimeWarnings, needsRenewal, renewAt, type TokenTimes } from './lifetimes.js';
+import { defaultMinValidity, HEALTHIMAGING_MAX_AGE_S, lifetimeWarnings, needsRenewal, renewAt, type TokenTimes } from './lifetimes.js';
 import { LoopbackListener } from './loopback.js';
 import type { PageContent } from './pages.js';
 import type { SecretStore } from './secret-store.js';
@@ -37,6 +37,21 @@ export interface AuthServiceOptions {
   fetch?: FetchLike;
   /** Milliseconds since epoch; tests move it to check expiry handling. */
   now?: () => number;
+  /**
+   * RFC 8707 resource indicators (e.g. DICOMweb archives) the sign-in asks access for, so
+   * that `resourceTokenSource(r)` can later get a token for each with the refresh token.
+   */
+  resources?: string[];
+}
+
+/** What main's DICOMweb client asks tokens from (structurally main/sources/dicomweb TokenSource). */
+export interface AccessTokenSource {
+  getAccessToken(opts?: { minValiditySeconds?: number; forceRefresh?: boolean }): Promise<string>;
+}
+
+interface ResourceToken {
+  token: string;
+  times: TokenTimes;
 }
 
 interface Session {
@@ -119,6 +134,17 @@ export class AuthService {
   #timer: NodeJS.Timeout | undefined;
   /** Bumped by sign-in and sign-out, so a renewal that finishes afterwards is discarded. */
   #generation = 0;
+  /**
+   * Every use of the refresh token runs through this queue: the provider rotates it on each
+   * use and revokes the whole grant when a used one comes back, so two concurrent refreshes
+   * (the session's and a resource's) would end the session.
+   */
+  #grantQueue: Promise<unknown> = Promise.resolve();
+  readonly #resourceTokens = new Map<string, ResourceToken>();
+  readonly #resourceRuns = new Map<string, Promise<ResourceToken>>();
+  /** Lifetime warnings of the session, and per resource, merged into state.warnings. */
+  #sessionWarnings: string[] = [];
+  readonly #resourceWarnings = new Map<string, string>();
 
   constructor(options: AuthServiceOptions) {
     this.#o = options;
@@ -238,6 +264,7 @@ export class AuthService {
     });
     cancelled.catch(() => undefined);
     const generation = ++this.#generation;
+    this.#forgetResourceTokens();
     const promise = this.#runSignIn(cancelled, ctl, generation).then(
       () => this.state(),
       (err: unknown) => {
@@ -283,7 +310,10 @@ export class AuthService {
       };
       if (needsConsentPrompt(this.#o.auth.issuer, a.scopes)) params.prompt = 'consent';
       if (a.audience) params.audience = a.audience;
-      const url = oidc.buildAuthorizationUrl(cfg, params).href;
+      const query = new URLSearchParams(params);
+      // RFC 8707: the grant covers every archive, so a token for each can come from the refresh token.
+      for (const r of this.#o.resources ?? []) query.append('resource', r);
+      const url = oidc.buildAuthorizationUrl(cfg, query).href;
       this.#setState({ authorizationUrl: url });
       log.info('sign-in started', { issuer: this.#o.auth.issuer, redirectUri: listener.redirectUri });
       this.#o.openBrowser(url).catch((err: unknown) => {
@@ -391,8 +421,12 @@ export class AuthService {
         warnings.push(`The sign-in could not be saved in ${this.#o.secretStore.description}; you will have to sign in again after restarting.`);
       }
     }
+    if (!s.refreshToken && (this.#o.resources?.length ?? 0) > 0) {
+      warnings.push('The sign-in service gave no refresh token, so image archives that need their own access token cannot be opened. IT: allow the offline_access scope for this client.');
+    }
     for (const w of warnings) log.warn('token lifetime warning', { warning: w });
-    this.#setState({ status: 'signed-in', user: s.user, expiresAt: this.#expiresAtMs(s), warnings }, ['error', 'authorizationUrl']);
+    this.#sessionWarnings = warnings;
+    this.#setState({ status: 'signed-in', user: s.user, expiresAt: this.#expiresAtMs(s), warnings: this.#allWarnings() }, ['error', 'authorizationUrl']);
     this.#schedule(s);
   }
 
@@ -434,7 +468,12 @@ export class AuthService {
     if (!s) return Promise.reject(authError('AUTH_NOT_SIGNED_IN'));
     if (!s.refreshToken) return Promise.reject(authError('AUTH_SESSION_EXPIRED', { message: 'Your sign-in has expired and this sign-in service does not allow renewing it. Please sign in again.' }));
     const generation = this.#generation;
-    const run = this.#refreshWith(s.refreshToken, s, generation).catch(async (err: unknown) => {
+    const run = this.#serial(() => {
+      // Read inside the queue: a resource token request may have rotated it meanwhile.
+      const cur = this.#session;
+      if (!cur?.refreshToken || this.#generation !== generation) throw authError('AUTH_NOT_SIGNED_IN');
+      return this.#refreshWith(cur.refreshToken, cur, generation);
+    }).catch(async (err: unknown) => {
       const e = mapOidcError(err, 'refresh');
       if (e.code === 'AUTH_SESSION_EXPIRED' && this.#generation === generation) await this.#endSession(e);
       throw e;
@@ -505,6 +544,128 @@ export class AuthService {
     return s.accessToken;
   }
 
+  // ---- resource tokens (RFC 8707) ----------------------------------------------------
+
+  /** Run one refresh-token grant after the previous one has finished (see #grantQueue). */
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#grantQueue.then(fn, fn);
+    this.#grantQueue = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  #allWarnings(): string[] {
+    return [...this.#sessionWarnings, ...this.#resourceWarnings.values()];
+  }
+
+  #setResourceWarning(resource: string, warning: string | undefined): void {
+    if ((this.#resourceWarnings.get(resource) ?? undefined) === warning) return;
+    if (warning === undefined) this.#resourceWarnings.delete(resource);
+    else {
+      this.#resourceWarnings.set(resource, warning);
+      log.warn('resource token warning', { resource, warning });
+    }
+    if (this.#state.status === 'signed-in') this.#setState({ warnings: this.#allWarnings() });
+  }
+
+  #forgetResourceTokens(): void {
+    this.#resourceTokens.clear();
+    this.#resourceRuns.clear();
+    this.#resourceWarnings.clear();
+  }
+
+  /**
+   * Where a consumer of one resource gets its tokens: with `resource`, access tokens the
+   * provider issues for that resource (RFC 8707, obtained with the refresh token); without,
+   * the sign-in's own access token. The tokens stay in main (the renderer never sees them).
+   */
+  tokenSource(resource?: string): AccessTokenSource {
+    if (!resource) return { getAccessToken: (opts) => this.getAccessToken(opts) };
+    return { getAccessToken: (opts) => this.getResourceToken(resource, opts) };
+  }
+
+  /**
+   * An access token for `resource`, renewed when less than `minValiditySeconds` remain or
+   * when it is about to be 12 hours old (HealthImaging's limit); `forceRefresh` after the
+   * resource refused one (401). Concurrent callers share one request per resource.
+   */
+  async getResourceToken(resource: string, opts?: { minValiditySeconds?: number; forceRefresh?: boolean }): Promise<string> {
+    if (!this.#session) throw authError('AUTH_NOT_SIGNED_IN');
+    const running = this.#resourceRuns.get(resource);
+    // A request in flight answers every caller, forced or not: it is as fresh as it gets.
+    if (running) return (await running).token;
+    const have = this.#resourceTokens.get(resource);
+    if (have && !opts?.forceRefresh) {
+      const min = opts?.minValiditySeconds ?? defaultMinValidity(have.times);
+      if (!needsRenewal(have.times, this.#nowS(), min)) return have.token;
+    }
+    const generation = this.#generation;
+    const run = this.#serial(() => this.#requestResourceToken(resource, generation)).catch(async (err: unknown) => {
+      const e = mapOidcError(err, 'refresh');
+      // The refresh token itself was refused: the whole session is over, as in #renew.
+      if (e.code === 'AUTH_SESSION_EXPIRED' && this.#generation === generation) await this.#endSession(e);
+      throw e;
+    });
+    this.#resourceRuns.set(resource, run);
+    try {
+      const got = await run;
+      const min = opts?.minValiditySeconds ?? defaultMinValidity(got.times);
+      if (this.#nowS() - got.times.iat > HEALTHIMAGING_MAX_AGE_S - min) {
+        // Renewing did not help: the provider re-issues the old iat (or the clock is far off).
+        this.#setResourceWarning(
+          resource,
+          `The sign-in service hands out access tokens for ${resource} that were issued more than 12 hours ago; image archives with AWS HealthImaging's rules refuse them. IT: let the provider issue a fresh token (new iat) on every refresh.`,
+        );
+      }
+      return got.token;
+    } finally {
+      if (this.#resourceRuns.get(resource) === run) this.#resourceRuns.delete(resource);
+    }
+  }
+
+  async #requestResourceToken(resource: string, generation: number): Promise<ResourceToken> {
+    const s = this.#session;
+    if (!s || this.#generation !== generation) throw authError('AUTH_NOT_SIGNED_IN');
+    if (!s.refreshToken) throw authError('AUTH_RESOURCE_UNAVAILABLE', { details: { resource } });
+    const cfg = await this.#config();
+    let tokens: TokenResponse;
+    try {
+      tokens = await oidc.refreshTokenGrant(cfg, s.refreshToken, { resource });
+    } catch (err) {
+      const e = mapOidcError(err, 'refresh');
+      log.warn('resource token request failed', { resource, code: e.code });
+      throw e;
+    } finally {
+      this.#keepJwks(cfg);
+    }
+    this.#registerTokens(tokens);
+    if (this.#generation !== generation || this.#session !== s) {
+      await this.#revokeQuietly(cfg, tokens.refresh_token, tokens.access_token);
+      throw authError('AUTH_NOT_SIGNED_IN');
+    }
+    if (tokens.refresh_token && tokens.refresh_token !== s.refreshToken) {
+      // Rotated: the old one is spent, so the new one must replace it here and at rest.
+      this.#session = { ...s, refreshToken: tokens.refresh_token };
+      const stored: StoredRefresh = { v: 1, issuer: this.#o.auth.issuer, clientId: this.#o.auth.clientId, refreshToken: tokens.refresh_token };
+      await this.#o.secretStore.set(REFRESH_TOKEN_KEY, JSON.stringify(stored)).catch((err: unknown) => log.warn('could not save the refresh token', { err }));
+    }
+    const now = Math.floor(this.#nowS());
+    const times = jwtTimes(tokens.access_token) ?? { iat: now, exp: now + (tokens.expiresIn() ?? 300) };
+    const lifetime = times.exp - times.iat;
+    this.#setResourceWarning(
+      resource,
+      lifetime > HEALTHIMAGING_MAX_AGE_S
+        ? `The sign-in service issues access tokens for ${resource} valid for ${Math.round(lifetime / 360) / 10} h. AWS HealthImaging refuses tokens issued more than 12 h ago, so the workstation renews them before they are 12 h old. IT: a lifetime of 12 h or less avoids surprises with other tools.`
+        : undefined,
+    );
+    const got: ResourceToken = { token: tokens.access_token, times };
+    this.#resourceTokens.set(resource, got);
+    log.info('resource token issued', { resource, expiresInSeconds: times.exp - now });
+    return got;
+  }
+
   // ---- restore ----------------------------------------------------------------------
 
   async #readStored(): Promise<StoredRefresh | undefined> {
@@ -539,7 +700,7 @@ export class AuthService {
       return this.state();
     }
     const generation = this.#generation;
-    const run = this.#refreshWith(stored.refreshToken, undefined, generation);
+    const run = this.#serial(() => this.#refreshWith(stored.refreshToken, undefined, generation));
     this.#refreshing = run;
     try {
       await run;
@@ -577,6 +738,7 @@ export class AuthService {
   /** Drop the session locally (a refused refresh): wipe the secret, say why. */
   async #endSession(reason: AppError): Promise<void> {
     this.#generation++;
+    this.#forgetResourceTokens();
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#session = undefined;
@@ -592,6 +754,8 @@ export class AuthService {
     }
     if (this.#refreshing) await this.#refreshing.catch(() => undefined);
     this.#generation++;
+    const resourceTokens = [...this.#resourceTokens.values()].map((t) => t.token);
+    this.#forgetResourceTokens();
     clearTimeout(this.#timer);
     this.#timer = undefined;
     const s = this.#session;
@@ -613,6 +777,7 @@ export class AuthService {
       }
       if (cfg) {
         await this.#revokeQuietly(cfg, refreshToken, s?.accessToken);
+        for (const t of resourceTokens) await this.#revokeQuietly(cfg, undefined, t);
         if (cfg.serverMetadata().end_session_endpoint && s?.idToken) {
           const url = oidc.buildEndSessionUrl(cfg, { id_token_hint: s.idToken, client_id: this.#o.auth.clientId }).href;
           await this.#o.openBrowser(url).catch((err: unknown) => log.warn('could not open the sign-out page of the provider', { err }));

@@ -14,9 +14,18 @@ export interface BucketSetting {
 }
 
 export interface DicomwebSetting {
+  /** Short id, used in slide addresses: dicomweb://<name>/studies/…/series/… */
   name: string;
   /** Base URL of the DICOMweb service (QIDO/WADO roots), e.g. https://…/dicom-web */
   url: string;
+  /** Shown in the storage browser instead of the name. */
+  label?: string;
+  /**
+   * RFC 8707 resource indicator (an absolute URI) the app asks the identity provider for an
+   * access token for, with the refresh token. Absent: the sign-in's own access token is sent
+   * (providers that put the archive in that token's audience: Keycloak, Cognito, Okta).
+   */
+  resource?: string;
 }
 
 export interface Settings {
@@ -50,6 +59,8 @@ export interface Settings {
       forcePathStyle: boolean;
       buckets: BucketSetting[];
     };
+    /** DICOMweb archives, browsed beside the buckets (bearer tokens from the sign-in). Always set after loading; optional for callers that build settings by hand. */
+    dicomweb?: DicomwebSetting[];
     sts: {
       /** 'aws' requires roleArn; 'minio' accepts it optionally. */
       provider: 'aws' | 'minio';
@@ -62,7 +73,6 @@ export interface Settings {
       webIdentityToken: 'id_token' | 'access_token';
     };
   };
-  dicomweb: DicomwebSetting[];
   secrets: {
     /** Where the refresh token rests: 'auto' = OS keychain when present, else an owner-only file. */
     store: 'auto' | 'keyring' | 'file';
@@ -96,9 +106,9 @@ export const DEFAULTS: Settings = {
   },
   storage: {
     s3: { endpoint: '', region: 'us-east-1', forcePathStyle: false, buckets: [] },
+    dicomweb: [],
     sts: { provider: 'aws', endpoint: '', roleArn: '', durationSeconds: 0, webIdentityToken: 'id_token' },
   },
-  dicomweb: [],
   secrets: { store: 'auto' },
   cache: { budgetMiB: 10240 },
   network: { maxConnectionsPerHost: 6 },
@@ -138,11 +148,27 @@ const buckets: Check = (v) => {
   }
   return undefined;
 };
+const DICOMWEB_KEYS = new Set(['name', 'url', 'label', 'resource']);
+/** Names appear in slide addresses (dicomweb://<name>/…), so they are host-like. */
+const DICOMWEB_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62})$/;
 const dicomweb: Check = (v) => {
-  if (!Array.isArray(v)) return 'must be a list of { name, url }';
+  if (!Array.isArray(v)) return 'must be a list of { name, url, label?, resource? }';
+  const seen = new Set<string>();
   for (const [i, d] of v.entries()) {
-    const e = d as DicomwebSetting;
-    if (typeof e?.name !== 'string' || url(false)(e?.url, '') !== undefined) return `entry ${i} must have a "name" and an http(s) "url"`;
+    if (typeof d !== 'object' || d === null || Array.isArray(d)) return `entry ${i} must be an object { name, url, label?, resource? }`;
+    const e = d as Record<string, unknown>;
+    const unknown = Object.keys(e).filter((k) => !DICOMWEB_KEYS.has(k));
+    if (unknown.length) return `entry ${i} has unknown key(s) ${unknown.map((k) => `"${k}"`).join(', ')}`;
+    if (typeof e.name !== 'string' || !DICOMWEB_NAME.test(e.name)) return `entry ${i} must have a "name" of letters, digits, ".", "_" or "-" (it appears in slide addresses)`;
+    if (seen.has(e.name.toLowerCase())) return `entry ${i}: the name "${e.name}" is used twice`;
+    seen.add(e.name.toLowerCase());
+    if (url(false)(e.url, '') !== undefined) return `entry ${i} ("${e.name}") must have an http(s) "url"`;
+    if (e.label !== undefined && (typeof e.label !== 'string' || e.label.trim() === '')) return `entry ${i} ("${e.name}"): "label" must be a non-empty string`;
+    if (e.resource !== undefined) {
+      // RFC 8707 §2: an absolute URI without a fragment.
+      const r = typeof e.resource === 'string' ? URL.parse(e.resource) : null;
+      if (!r || (e.resource as string).includes('#')) return `entry ${i} ("${e.name}"): "resource" must be an absolute URI without a fragment (RFC 8707), e.g. https://archive.example.org/ or urn:example:dicomweb`;
+    }
   }
   return undefined;
 };
@@ -164,12 +190,12 @@ export const SCHEMA: Record<string, Check> = {
   'storage.s3.region': str,
   'storage.s3.forcePathStyle': bool,
   'storage.s3.buckets': buckets,
+  'storage.dicomweb': dicomweb,
   'storage.sts.provider': oneOf('aws', 'minio'),
   'storage.sts.endpoint': url(true),
   'storage.sts.roleArn': str,
   'storage.sts.durationSeconds': (v) => (v === 0 ? undefined : int(900, 43200)(v, '')),
   'storage.sts.webIdentityToken': oneOf('id_token', 'access_token'),
-  dicomweb: dicomweb,
   'secrets.store': oneOf('auto', 'keyring', 'file'),
   'cache.budgetMiB': int(64, 16 * 1024 * 1024),
   'network.maxConnectionsPerHost': int(1, 64),

@@ -4,6 +4,7 @@
  * for people already. `action` says which button makes sense next to it.
  */
 import type { ApiError } from '../../main/api/contract.js';
+import { archiveErrorTitle } from './dicomweb-format.js';
 
 export interface ErrorView {
   title: string;
@@ -26,6 +27,9 @@ function bucketOf(err: ApiError, uri?: string): string | undefined {
 export function describeError(err: ApiError, context: { uri?: string } = {}): ErrorView {
   const code = err.code;
   const base = { message: err.message, ...(err.hint ? { hint: err.hint } : {}) };
+  if (code === 'SLIDE_NOT_AVAILABLE_OFFLINE') return { title: 'Not available offline', ...base, action: 'retry' };
+  const archive = archiveErrorTitle(code);
+  if (archive) return { ...base, ...archive };
   if (has(code, 'SESSION_EXPIRED', 'NOT_SIGNED_IN', 'TOKEN_EXPIRED', 'EXPIRED_TOKEN')) {
     return { title: 'Your session has expired', ...base, hint: err.hint ?? 'Sign in again to continue.', action: 'sign-in' };
   }

@@ -15,13 +15,18 @@
  * - the ID token carries sub, name, email, email_verified and groups (MinIO's STS reads
  *   the policy claim from the token it is given);
  * - revocation and RP-initiated logout (end_session) are on; the logout page signs out at
- *   once (it needs no click) so a system browser opened by the app completes by itself.
+ *   once (it needs no click) so a system browser opened by the app completes by itself;
+ * - resource indicators (RFC 8707): an authorization request may name the resources of
+ *   `resourceServers` (default: DICOMWEB_RESOURCE); a refresh with `resource=` then yields
+ *   a JWT access token for it (aud = the server's audience, plus the user's `groups`, as a
+ *   HealthImaging-style archive authorises on them). Without `resource` the access token is
+ *   the opaque one for userinfo, as before. Unknown resources: `invalid_target`.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { SignJWT, exportJWK, generateKeyPair, type JWK } from 'jose';
-import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { errors as oidcErrors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { AppError } from '../../main/common/errors.js';
 
 export interface DemoUser {
@@ -48,7 +53,21 @@ export interface IdpOptions {
   ttl?: { accessToken?: number; idToken?: number; refreshToken?: number };
   /** Extra exact-match redirect URIs, e.g. 'http://localhost:53682/callback'. */
   extraRedirectUris?: string[];
+  /** RFC 8707 resources this IdP issues JWT access tokens for. Default: DICOMWEB_RESOURCE → audience `dicomweb`. */
+  resourceServers?: Record<string, ResourceServerSpec>;
 }
+
+export interface ResourceServerSpec {
+  /** The `aud` of its access tokens. */
+  audience: string;
+  /** Access token lifetime in seconds (default: ttl.accessToken). */
+  ttl?: number;
+}
+
+/** The resource indicator of the test stack's DICOMweb archive (an absolute URI, RFC 8707 §2). */
+export const DICOMWEB_RESOURCE = 'urn:demo-hospital:dicomweb';
+/** The audience the stack's token gate accepts. */
+export const DICOMWEB_AUDIENCE = 'dicomweb';
 
 export interface RunningIdp {
   issuer: string;
@@ -69,6 +88,7 @@ export async function startIdp(options: IdpOptions = {}): Promise<RunningIdp> {
   const users = options.users ?? DEMO_USERS;
   const ttl = { ...DEFAULT_TTL, ...options.ttl };
   const byName = new Map(users.map((u) => [u.username, u]));
+  const resourceServers = options.resourceServers ?? { [DICOMWEB_RESOURCE]: { audience: DICOMWEB_AUDIENCE } };
 
   // Fresh keys per start: nothing signed by an earlier stack can verify against this one.
   const { privateKey } = await generateKeyPair('RS256', { extractable: true, modulusLength: 2048 });
@@ -125,6 +145,18 @@ export async function startIdp(options: IdpOptions = {}): Promise<RunningIdp> {
       // so oidc-provider does not print a notice on every revocation.
       revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       userinfo: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        // No resource named at the token endpoint: the usual opaque token (userinfo), so the
+        // sign-in itself is unchanged by the resources the grant also covers.
+        defaultResource: async () => undefined,
+        useGrantedResource: async () => false,
+        getResourceServerInfo: async (_ctx, indicator) => {
+          const rs = Object.prototype.hasOwnProperty.call(resourceServers, indicator) ? resourceServers[indicator] : undefined;
+          if (!rs) throw new oidcErrors.InvalidTarget(`unknown resource indicator ${indicator}`);
+          return { scope: '', audience: rs.audience, accessTokenTTL: rs.ttl ?? ttl.accessToken, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } };
+        },
+      },
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: async (ctx: KoaContextWithOIDC, form: string) => {
@@ -142,7 +174,8 @@ export async function startIdp(options: IdpOptions = {}): Promise<RunningIdp> {
       },
     },
     ttl: {
-      AccessToken: ttl.accessToken,
+      // A resource server's own lifetime wins (oidc-provider's default rule, kept with a number here).
+      AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? ttl.accessToken,
       IdToken: ttl.idToken,
       RefreshToken: ttl.refreshToken,
       Interaction: 600,
@@ -150,6 +183,12 @@ export async function startIdp(options: IdpOptions = {}): Promise<RunningIdp> {
       Grant: ttl.refreshToken,
     },
     rotateRefreshToken: true,
+    // A HealthImaging-style archive authorises on groups: they go into its JWT access tokens.
+    extraTokenClaims: async (_ctx, token) => {
+      if (token.kind !== 'AccessToken' || !('resourceServer' in token) || !token.resourceServer) return undefined;
+      const user = byName.get(token.accountId);
+      return { groups: user ? user.groups : [] };
+    },
     findAccount: async (_ctx, sub) => {
       const user = byName.get(sub);
       if (!user) return undefined;

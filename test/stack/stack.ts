@@ -15,7 +15,7 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { flatten, validateLayer } from '../../main/config/load.js';
-import { startIdp, DEMO_USERS, type DemoUser, type IdpOptions, type RunningIdp } from './idp.js';
+import { startIdp, DEMO_USERS, DICOMWEB_AUDIENCE, DICOMWEB_RESOURCE, type DemoUser, type IdpOptions, type RunningIdp } from './idp.js';
 import { addCannedPolicy, readOnlyPolicy, startMinio, type RunningMinio } from './minio.js';
 import { ensureDemoSlide } from './demo-slides.js';
 import { startOrthanc, type RunningOrthanc } from './orthanc.js';
@@ -46,6 +46,11 @@ export interface StackDicomweb {
   /** DICOMweb root through the token gate: bearer JWTs for `audience` from the stack's IdP. */
   root: string;
   audience: string;
+  /** The source's name in the app's settings (slide addresses dicomweb://<name>/…). */
+  name: string;
+  label: string;
+  /** The RFC 8707 resource indicator the app asks the IdP for (its tokens carry `audience`). */
+  resource: string;
   orthanc: RunningOrthanc;
   gate: RunningTokenGate;
 }
@@ -180,7 +185,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     if (options.dicomweb) {
       const orthanc = await startOrthanc();
       cleanups.push(() => orthanc.stop());
-      const audience = 'dicomweb';
+      const audience = DICOMWEB_AUDIENCE;
       const gate = await startTokenGate({
         upstream: orthanc.baseUrl,
         issuer: idp.issuer,
@@ -188,7 +193,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
         allow: (claims) => Array.isArray(claims['groups']) && (claims['groups'] as unknown[]).some((g) => g === 'pathology' || g === 'research'),
       });
       cleanups.push(() => gate.stop());
-      dicomweb = { root: `${gate.url}/dicom-web`, audience, orthanc, gate };
+      dicomweb = { root: `${gate.url}/dicom-web`, audience, name: 'pacs', label: 'Pathology PACS', resource: DICOMWEB_RESOURCE, orthanc, gate };
     }
 
     const configFile = join(dir, 'config.json');
@@ -202,6 +207,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
           forcePathStyle: true,
           buckets: BUCKET_GROUPS.map((b) => ({ name: b.name, label: b.label })),
         },
+        ...(dicomweb ? { dicomweb: [{ name: dicomweb.name, label: dicomweb.label, url: dicomweb.root, resource: dicomweb.resource }] } : {}),
         sts: { provider: 'minio', endpoint: minio.endpoint },
       },
       paths: { data: join(dir, 'app-data'), cache: join(dir, 'app-cache') },

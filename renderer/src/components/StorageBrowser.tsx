@@ -4,9 +4,10 @@
  * are listed dimmed so the user sees the folder as it is without mistaking them for slides.
  */
 import { useCallback, useEffect, useState } from 'react';
-import type { ApiError, StorageEntry } from '../../../main/api/contract.js';
+import type { ApiError, DicomwebSourceInfo, StorageEntry } from '../../../main/api/contract.js';
 import { api, asApiError } from '../api';
 import { crumbs, formatDate, formatSize } from '../format';
+import { DicomwebBrowser, studyOf } from './DicomwebBrowser';
 import { ErrorPanel } from './ErrorPanel';
 
 interface View {
@@ -21,12 +22,17 @@ export function StorageBrowser(props: { onSignIn: () => void; onOpenSlide: (entr
   const [error, setError] = useState<{ error: ApiError; uri: string | undefined } | undefined>();
   const [loading, setLoading] = useState(true);
   const [goto, setGoto] = useState('');
+  // DICOMweb archives are roots beside the buckets; one of them may be open.
+  const [archives, setArchives] = useState<DicomwebSourceInfo[]>([]);
+  const [archive, setArchive] = useState<{ source: DicomwebSourceInfo; study?: string } | undefined>();
 
   const open = useCallback(async (uri: string | undefined, continuation?: string) => {
     setLoading(true);
     setError(undefined);
     try {
       if (uri === undefined) {
+        // Listed even when the buckets fail: someone may read the archive and no bucket.
+        api.call('dicomweb.sources').then(setArchives, () => setArchives([]));
         const entries = await api.call('storage.roots');
         setView({ uri: undefined, entries, continuation: undefined });
       } else {
@@ -47,7 +53,22 @@ export function StorageBrowser(props: { onSignIn: () => void; onOpenSlide: (entr
 
   const initialUri = props.initialUri;
   useEffect(() => {
-    void open(initialUri);
+    // Back from a DICOMweb slide: the archive (and study) it came from.
+    const m = initialUri ? /^dicomweb:\/\/([^/]+)/i.exec(initialUri) : null;
+    if (!m) {
+      void open(initialUri);
+      return;
+    }
+    api.call('dicomweb.sources').then(
+      (list) => {
+        setArchives(list);
+        const source = list.find((a) => a.name.toLowerCase() === decodeURIComponent(m[1]!).toLowerCase());
+        const study = studyOf(initialUri);
+        if (source) setArchive(study ? { source, study } : { source });
+        else void open(undefined);
+      },
+      () => void open(undefined),
+    );
   }, [open, initialUri]);
 
   const go = (): void => {
@@ -55,6 +76,22 @@ export function StorageBrowser(props: { onSignIn: () => void; onOpenSlide: (entr
     if (!target) return;
     void open(/^s3:\/\//.test(target) ? target : `s3://${target.replace(/^\/+/, '')}`);
   };
+
+  if (archive) {
+    return (
+      <DicomwebBrowser
+        key={archive.source.name}
+        source={archive.source}
+        {...(archive.study ? { initialStudy: archive.study } : {})}
+        onBack={() => {
+          setArchive(undefined);
+          void open(undefined);
+        }}
+        onSignIn={props.onSignIn}
+        onOpenSlide={props.onOpenSlide}
+      />
+    );
+  }
 
   return (
     <main className="browser" data-testid="storage-browser">
@@ -96,7 +133,7 @@ export function StorageBrowser(props: { onSignIn: () => void; onOpenSlide: (entr
         <ErrorPanel error={error.error} {...(error.uri === undefined ? {} : { uri: error.uri })} onSignIn={props.onSignIn} onRetry={() => void open(error.uri)} testId="storage-error" />
       ) : null}
 
-      {!error || view.entries.length > 0 ? (
+      {!error || view.entries.length > 0 || (view.uri === undefined && archives.length > 0) ? (
         <table className="listing" data-testid="listing" data-uri={view.uri ?? ''} aria-busy={loading}>
           <thead>
             <tr>
@@ -109,7 +146,21 @@ export function StorageBrowser(props: { onSignIn: () => void; onOpenSlide: (entr
             {view.entries.map((e) => (
               <Row key={e.uri} entry={e} onOpen={(uri) => void open(uri)} onOpenSlide={props.onOpenSlide} />
             ))}
-            {!loading && view.entries.length === 0 && !error ? (
+            {view.uri === undefined
+              ? archives.map((a) => (
+                  <tr key={a.uri} className="entry entry-archive" data-testid="entry" data-kind="archive" data-slide="false" data-name={a.label}>
+                    <td className="col-name">
+                      <span className="icon icon-bucket" aria-hidden="true" />
+                      <button className="name link" data-testid="open-archive" onClick={() => setArchive({ source: a })} title={`DICOMweb archive ${a.name}`}>
+                        {a.label}
+                      </button>
+                    </td>
+                    <td className="col-size">DICOMweb</td>
+                    <td className="col-date" />
+                  </tr>
+                ))
+              : null}
+            {!loading && view.entries.length === 0 && !error && (view.uri !== undefined || archives.length === 0) ? (
               <tr>
                 <td colSpan={3} className="empty" data-testid="empty">
                   {view.uri === undefined ? 'No storage locations are configured for this workstation. Ask IT to add one.' : 'This folder is empty.'}

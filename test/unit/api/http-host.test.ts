@@ -75,6 +75,15 @@ function fakeServices(): ApiServices & { emit(s: AuthState): void } {
       remove: async () => undefined,
       onChange: () => () => undefined,
     },
+    dicomweb: {
+      sources: async () => [],
+      searchStudies: async (source) => {
+        throw new AppError('DICOMWEB_UNKNOWN_SOURCE', `No archive ${source}`);
+      },
+      listSeries: async (source) => {
+        throw new AppError('DICOMWEB_UNKNOWN_SOURCE', `No archive ${source}`);
+      },
+    },
   };
 }
 
