@@ -42,7 +42,8 @@ export interface PinManagerOptions {
    * Tile requests kept outstanding. Default 256 (a few MB): enough for the scheduler to
    * keep several coalesced spans in flight, so the round trip of the next span overlaps
    * the transfer of the current one. Measured on the 20 Mbit/s, 50 ms link: 64 → 0.94 of
-   * the link, 128/256 → 0.98.
+   * the link, 128/256 → 0.98. For a DICOMweb series the same 256 become multi-frame
+   * requests of up to 32 frames on the archive's connections (main/tiles/frames.ts).
    */
   concurrency?: number;
 }
