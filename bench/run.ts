@@ -4,6 +4,7 @@
  * and the issue's targets as ratios.
  *
  *   npm run bench -- [--mbit 20] [--rtt 50] [--out bench/results/latest.json]
+ *   npm run bench -- --dicomweb-only     (only the DICOMweb figures, bench/dicomweb.ts)
  *
  * Storage is a real MinIO; the large slide (> 1 GB, > 100,000 px) is built from the real
  * test pixels by libvips at bench time (cached). Every figure is measured, none assumed.
@@ -17,6 +18,7 @@ import { S3Client, CopyObjectCommand, CreateBucketCommand, PutObjectCommand, Put
 import { startStack } from '../test/stack/stack.js';
 import { LinkShaper } from './shaper.js';
 import { measureUiFirstViewport } from './ui.js';
+import { dicomwebRows, measureDicomweb, type DicomwebBench } from './dicomweb.js';
 import { ensureBigSlide } from './slide.js';
 import { measurePeer, type Measured, type Viewport } from './peer.js';
 import { openSlide } from '../main/formats/open.js';
@@ -33,6 +35,7 @@ const { values: args } = parseArgs({
     rtt: { type: 'string', default: '50' },
     out: { type: 'string', default: resolve(import.meta.dirname, 'results', 'latest.json') },
     'pin-min-downsample': { type: 'string', default: '8' },
+    'dicomweb-only': { type: 'boolean', default: false },
   },
 });
 const mbit = Number(args.mbit);
@@ -53,6 +56,18 @@ function viewportTiles(d: SlideDescriptor, vp: Viewport): { col: number; row: nu
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function dicomwebOnly(): Promise<void> {
+  const dicomweb = await measureDicomweb({ mbit, rttMs, log });
+  const out = args.out!.replace(/latest\.json$/, 'latest-dicomweb.json');
+  mkdirSync(dirname(out), { recursive: true });
+  const result = { date: new Date().toISOString(), node: process.version, link: { mbit, rtt_ms: rttMs }, dicomweb };
+  writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
+  const table = formatTable([['figure', 'engine', 'peer / bound', 'ratio', 'target', 'met'], ...dicomwebRows(dicomweb)]);
+  const text = `link: ${mbit} Mbit/s, ${rttMs} ms RTT\n${table}`;
+  writeFileSync(out.replace(/\.json$/, '.table.txt'), text);
+  process.stdout.write(text);
 }
 
 async function main(): Promise<void> {
@@ -178,6 +193,9 @@ async function main(): Promise<void> {
       log,
     });
 
+    // --- DICOMweb: the same engine over a frame archive, beside a one-frame-per-request peer
+    const dicomweb = await measureDicomweb({ mbit, rttMs, log });
+
     const rssMb = process.memoryUsage().rss / 1024 ** 2;
     const result = {
       date: new Date().toISOString(),
@@ -216,6 +234,7 @@ async function main(): Promise<void> {
         ms: Math.round(pinMs),
         state: pinProgress.state,
       },
+      dicomweb,
       memory: { main_rss_mb: Math.round(rssMb) },
     };
     await service.close();
@@ -246,6 +265,7 @@ type Result = {
   }[];
   cache: { tiles_per_s: number; fs_tiles_per_s: number; p99_ms: number };
   pin: { mbit_per_s: number; link_mbit: number };
+  dicomweb?: DicomwebBench;
   memory: { main_rss_mb: number };
 };
 
@@ -272,10 +292,15 @@ function renderTable(r: Result): string {
   rows.push(['warm cache p99 ms', String(r.cache.p99_ms), '', '', '', '']);
   const pin = r.pin.mbit_per_s / r.pin.link_mbit;
   rows.push(['pinning Mbit/s vs link', String(r.pin.mbit_per_s), String(r.pin.link_mbit), pin.toFixed(2), '>= 0.9 x link', ok(pin >= 0.9)]);
+  if (r.dicomweb) rows.push(...dicomwebRows(r.dicomweb));
   rows.push(['main RSS MB', String(r.memory.main_rss_mb), '', '', '', '']);
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  const line = (row: string[]): string => row.map((c, i) => c.padEnd(widths[i]!)).join('  ');
-  return `link: ${r.link.mbit} Mbit/s, ${r.link.rtt_ms} ms RTT\n${rows.map(line).join('\n')}\n`;
+  return `link: ${r.link.mbit} Mbit/s, ${r.link.rtt_ms} ms RTT\n${formatTable(rows)}`;
 }
 
-await main();
+function formatTable(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  const line = (row: string[]): string => row.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+  return `${rows.map(line).join('\n')}\n`;
+}
+
+await (args['dicomweb-only'] ? dicomwebOnly() : main());

@@ -92,7 +92,10 @@ export class LinkShaper {
     client.on('error', closeBoth);
     upstream.on('error', closeBoth);
     client.on('close', closeBoth);
-    upstream.on('close', closeBoth);
+    // A server that ends its answer by closing (Orthanc's multipart WADO-RS: no length, no
+    // chunking) must not lose the bytes still on the link: the client side is ended once
+    // they are delivered (see #forward), and its own close then tears both down.
+    upstream.on('close', () => this.#sockets.delete(upstream));
     // The handshake costs one round trip before the first byte can flow.
     upstream.once('connect', () => setTimeout(() => client.resume(), this.options.rttMs));
     this.#forward(client, upstream, this.#up, (chunk) => {
@@ -143,7 +146,9 @@ export class LinkShaper {
       if (queue.length === 0 && timer === undefined && !to.destroyed) to.end();
     });
     from.on('close', () => {
-      if (timer) clearTimeout(timer);
+      // Closed without an orderly end (reset, destroyed): deliver what is queued, then end.
+      ended = true;
+      if (queue.length === 0 && timer === undefined && !to.destroyed) to.end();
     });
   }
 }
