@@ -21,7 +21,7 @@ import { AuthService, createSecretStore, type SecretStore } from '../auth/index.
 import { AppError } from '../common/errors.js';
 import { logger } from '../common/log.js';
 import { loadSettings, type LoadedSettings, type Settings } from '../config/index.js';
-import { resolveReader } from '../sources/resolve.js';
+import { resolveSource } from '../sources/resolve.js';
 import type { FetchLike } from '../sources/types.js';
 import { TileService } from '../tiles/service.js';
 import { createDicomweb, DEFAULT_PAGE_SIZE } from './dicomweb.js';
@@ -109,7 +109,7 @@ export async function createServices(o: ServicesOptions): Promise<Services> {
 
   const cache = TileCache.open(join(settings.paths.cache, TILE_CACHE_FILE), { budgetBytes: settings.cache.budgetMiB * 1024 * 1024 });
   // storage.s3 signs with the current user's STS credentials, renewed and invalidated with the sign-in.
-  const tiles = new TileService({ cache, resolve: async (uri) => resolveReader(uri, { settings, s3: storage.s3 }) });
+  const tiles = new TileService({ cache, resolve: async (uri) => resolveSource(uri, { settings, s3: storage.s3, dicomweb: (name) => dicomweb.client(name) }) });
   const slides = new OpenSlides(tiles);
   const connectivity = new Connectivity({ probe: endpointProbe(storageEndpoints(settings), o.fetch) });
   const offline = new OfflineManager({
