@@ -23,6 +23,9 @@ export function ChannelPanel(props: { layer: ChannelLayer; slide: OpenedSlide })
   const [version, setVersion] = useState(0);
   const [applied, setApplied] = useState(0);
   const [ready, setReady] = useState(false);
+  // Where the sliders end: the type's top, or (wider types) a little above the data seen, so
+  // a 12-bit signal in 16-bit words does not sit in the first fifteenth of the slider.
+  const [sliderTop, setSliderTop] = useState<(number | undefined)[]>([]);
   const touched = useRef(false);
   // Coalesce: while one redraw runs, only the latest settings asked for wait for the next.
   const pending = useRef<{ display: ChannelDisplay[]; version: number } | undefined>(undefined);
@@ -57,6 +60,8 @@ export function ChannelPanel(props: { layer: ChannelLayer; slide: OpenedSlide })
     let live = true;
     void layer.firstLoad().then(() => {
       if (!live) return;
+      const seen = layer.autoWindows(0, 1);
+      setSliderTop(channels.map((c, i) => (c.bitsPerSample > 8 && seen[i] ? Math.min(sampleRange(c.bitsPerSample).max, Math.ceil(seen[i].max * 1.25)) : undefined)));
       if (!touched.current && channels.some((c) => c.bitsPerSample > 8)) {
         const windows = layer.autoWindows();
         const next = layer.display().map((d, i) => (channels[i]!.bitsPerSample > 8 && windows[i] ? { ...d, ...windows[i] } : d));
@@ -100,6 +105,7 @@ export function ChannelPanel(props: { layer: ChannelLayer; slide: OpenedSlide })
           const d = display[i];
           if (!d) return null;
           const range = sampleRange(c.bitsPerSample);
+          const top = Math.max(sliderTop[i] ?? range.max, d.max);
           const step = 1;
           const label = c.name || `Channel ${i + 1}`;
           return (
@@ -119,8 +125,8 @@ export function ChannelPanel(props: { layer: ChannelLayer; slide: OpenedSlide })
                 />
               </div>
               <div className="channel-window">
-                <WindowInput label="Min" testId={`channel-min-${i}`} value={d.min} min={range.min} max={range.max} step={step} onChange={(v) => change(i, { min: v })} />
-                <WindowInput label="Max" testId={`channel-max-${i}`} value={d.max} min={range.min} max={range.max} step={step} onChange={(v) => change(i, { max: v })} />
+                <WindowInput label="Min" testId={`channel-min-${i}`} value={d.min} min={range.min} max={range.max} sliderMax={top} step={step} onChange={(v) => change(i, { min: v })} />
+                <WindowInput label="Max" testId={`channel-max-${i}`} value={d.max} min={range.min} max={range.max} sliderMax={top} step={step} onChange={(v) => change(i, { max: v })} />
               </div>
               <span className="channel-depth muted small">{c.bitsPerSample}-bit</span>
             </li>
@@ -139,9 +145,9 @@ export function ChannelPanel(props: { layer: ChannelLayer; slide: OpenedSlide })
   );
 }
 
-/** A slider over the type's range with the exact number next to it. */
-function WindowInput(props: { label: string; testId: string; value: number; min: number; max: number; step: number; onChange: (v: number) => void }) {
-  const { label, value, min, max, step } = props;
+/** A slider (up to `sliderMax`) with the exact number next to it (anywhere in the type's range). */
+function WindowInput(props: { label: string; testId: string; value: number; min: number; max: number; sliderMax: number; step: number; onChange: (v: number) => void }) {
+  const { label, value, min, max, sliderMax, step } = props;
   const [text, setText] = useState(String(value));
   useEffect(() => setText(String(value)), [value]);
   const commit = (raw: string): void => {
@@ -152,7 +158,7 @@ function WindowInput(props: { label: string; testId: string; value: number; min:
   return (
     <label className="channel-bound">
       <span className="muted small">{label}</span>
-      <input type="range" min={min} max={max} step={step} value={Math.min(max, Math.max(min, value))} aria-label={label} data-testid={`${props.testId}-slider`} onChange={(e) => props.onChange(Number(e.target.value))} />
+      <input type="range" min={min} max={sliderMax} step={step} value={Math.min(sliderMax, Math.max(min, value))} aria-label={label} data-testid={`${props.testId}-slider`} onChange={(e) => props.onChange(Number(e.target.value))} />
       <input type="number" className="channel-number" min={min} max={max} step={step} value={text} aria-label={`${label} value`} data-testid={props.testId} onChange={(e) => commit(e.target.value)} />
     </label>
   );

@@ -38,8 +38,11 @@ export interface ChannelLayer {
   display(): ChannelDisplay[];
   /** Show with new settings; resolves once every loaded tile is composited again. */
   setDisplay(display: ChannelDisplay[]): Promise<void>;
-  /** Contrast windows from the samples of the tiles on screen (undefined: no samples yet). */
-  autoWindows(): ({ min: number; max: number } | undefined)[];
+  /**
+   * Contrast windows from the samples of the tiles on screen (undefined: no samples yet):
+   * the `low` and `high` quantiles; 0 and 1 give the range of the data seen.
+   */
+  autoWindows(low?: number, high?: number): ({ min: number; max: number } | undefined)[];
   /** Resolves when the first view is fully loaded (for the initial automatic contrast). */
   firstLoad(): Promise<void>;
 }
@@ -162,16 +165,15 @@ export function createChannelLayer(slide: OpenedSlide): ChannelLayer {
       // Every drawer of this viewer (the navigator's too) re-runs 'tile-invalidated' from the kept planes.
       await viewer.requestInvalidate(true);
     },
-    autoWindows() {
+    autoWindows(low, high) {
       const drawn = viewer?.world.getItemAt(0)?.getTilesToDraw() ?? [];
       const tiles = drawn.map((t) => planesOf.get(t.tile)).filter((p): p is TilePlanes => p !== undefined);
-      // The finest level on screen: coarser tiles underneath would only blur the statistics.
       return channels.map((_, c) => {
         const samples = tiles.flatMap((t) => {
           const plane = t.planes[c];
           return plane ? [{ plane, validWidth: t.validWidth, validHeight: t.validHeight }] : [];
         });
-        return autoWindow(samples);
+        return autoWindow(samples, low, high);
       });
     },
     firstLoad: () => firstLoad,
