@@ -31,6 +31,8 @@ export interface HeadlessOptions {
   rendererDir?: string;
   /** The "system browser" for sign-in; default: the OS opener, and the URL on stderr. */
   openBrowser?: (url: string) => Promise<void>;
+  /** The "open file" dialog for "Open local slide…"; without it the app says it needs the desktop app. */
+  pickFile?: () => Promise<string | undefined>;
 }
 
 export interface HeadlessApp {
@@ -54,6 +56,7 @@ export async function startHeadless(o: HeadlessOptions = {}): Promise<HeadlessAp
     ...(o.dataDir ? { dataDir: o.dataDir } : {}),
     ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}),
     ...(o.demo ? { demo: true } : {}),
+    ...(o.pickFile ? { pickFile: o.pickFile } : {}),
   });
   const handlers = createHandlers(services.api);
   const events = createEventBus(services.api);

@@ -132,6 +132,12 @@ export interface ElectronMain {
   session: { fromPartition(partition: string, options?: { cache: boolean }): Session };
   shell: { openExternal(url: string): Promise<void> };
   safeStorage: SafeStorage;
+  dialog: {
+    showOpenDialog(
+      window: BrowserWindow | undefined,
+      options: { title?: string; buttonLabel?: string; properties: ('openFile' | 'openDirectory' | 'multiSelections')[]; filters?: { name: string; extensions: string[] }[] },
+    ): Promise<{ canceled: boolean; filePaths: string[] }>;
+  };
 }
 
 /** Electron 28 removed senderId; only the main process can send to a renderer. */

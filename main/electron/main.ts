@@ -17,12 +17,13 @@ import { APP_ENTRY, APP_SCHEME, isAllowedExternalUrl, isAllowedNavigation, isAll
 import { AppError, toAppError } from '../common/errors.js';
 import { configureLogging, logger } from '../common/log.js';
 import { loadSettings } from '../config/index.js';
+import { SLIDE_EXTENSIONS } from '../sources/s3-xml.js';
 import type { BrowserWindow, ElectronMain, WebContents } from './electron-shim.js';
 import { SafeStorageSecretStore, safeStorageUsable } from './safe-storage-store.js';
 
 // Loaded with require and typed by electron-shim.d.ts: see that file for why.
 const electron = createRequire(import.meta.url)('electron') as ElectronMain;
-const { app, BrowserWindow: Window, ipcMain, protocol, session, shell, safeStorage } = electron;
+const { app, BrowserWindow: Window, dialog, ipcMain, protocol, session, shell, safeStorage } = electron;
 
 const log = logger('electron');
 const PARTITION = 'persist:slide-workstation';
@@ -84,6 +85,19 @@ async function main(): Promise<void> {
         });
       }
       await shell.openExternal(url);
+    },
+    pickFile: async () => {
+      const result = await dialog.showOpenDialog(Window.getAllWindows()[0], {
+        title: 'Open a slide from this computer',
+        buttonLabel: 'Open',
+        properties: ['openFile'],
+        filters: [
+          // The dialog matches the last extension only: '.ome.tif' is covered by 'tif'.
+          { name: 'Slides', extensions: [...new Set(SLIDE_EXTENSIONS.map((e) => e.slice(e.lastIndexOf('.') + 1)))] },
+          { name: 'All files', extensions: ['*'] },
+        ],
+      });
+      return result.canceled ? undefined : result.filePaths[0];
     },
   });
 

@@ -53,11 +53,12 @@ export interface AppUnderTest {
   close(): Promise<void>;
 }
 
-export async function startAppUnderTest(browser: Browser, configFile: string): Promise<AppUnderTest> {
+/** `pickFile` plays the user in the system's "open file" dialog (the headless host has none). */
+export async function startAppUnderTest(browser: Browser, configFile: string, options: { pickFile?: () => Promise<string | undefined> } = {}): Promise<AppUnderTest> {
   const dataDir = mkdtempSync(join(tmpdir(), 'wsi-e2e-data-'));
   const system = new SystemBrowser();
   const rendererDir = await buildRenderer();
-  const app = await startHeadless({ configFile, isolated: true, dataDir, rendererDir, openBrowser: system.open });
+  const app = await startHeadless({ configFile, isolated: true, dataDir, rendererDir, openBrowser: system.open, ...(options.pickFile ? { pickFile: options.pickFile } : {}) });
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
   const consoleErrors: string[] = [];

@@ -2,15 +2,19 @@
  * The reading workspace in real Chromium through the headless host against the real
  * stack: two slides side by side with synchronised navigation (movements in microns, so a
  * 0.25 µm and a 0.5 µm scan move the same distance on the glass), sync off, rotation and
- * the other keyboard shortcuts, the label image served by main, closing a pane, and the
- * recent-slides list. No console errors, no failed requests.
+ * the other keyboard shortcuts, the label image served by main, closing a pane, the
+ * recent-slides list, and "Open local slide…" (the test plays the user in the file
+ * dialog; the page itself cannot open a path it names). No console errors, no failed
+ * requests.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../stack/browser-login.js';
+import { ensureDemoSlide } from '../stack/demo-slides.js';
 import { SHARED_TESTDATA, startStack, type RunningStack } from '../stack/stack.js';
 import { screenshot, signIn, startAppUnderTest, type AppUnderTest } from './helpers.js';
 
@@ -52,11 +56,13 @@ describe('workspace: side by side, synchronised, keyboard (headless host, real C
   let browser: Browser;
   let t: AppUnderTest;
   const failedRequests: string[] = [];
+  /** What the user picks in the next "open file" dialog (undefined: cancels it). */
+  let nextPick: string | undefined;
 
   before(async () => {
     stack = await startStack({});
     browser = await launchChromium();
-    t = await startAppUnderTest(browser, stack.configFile);
+    t = await startAppUnderTest(browser, stack.configFile, { pickFile: async () => nextPick });
     t.page.on('requestfailed', (r) => {
       // OSD drops tile loads it no longer needs when the view changes: expected.
       if (!(new URL(r.url()).pathname.startsWith('/tiles/') && r.failure()?.errorText === 'net::ERR_ABORTED')) failedRequests.push(`${r.url()} ${r.failure()?.errorText}`);
@@ -176,6 +182,31 @@ describe('workspace: side by side, synchronised, keyboard (headless host, real C
     await loaded(page, 0);
     assert.equal(await page.locator('[data-testid=viewer]').getAttribute('data-uri'), `${DEMO.folder}${DEMO.name}`);
     await page.getByTestId('viewer-back').click();
+  });
+
+  test('"Open local slide…" opens the file the user chose; a path the page names is refused', async () => {
+    const page = t.page;
+    const path = ensureDemoSlide({ name: 'demo-tissue-a', width: 4096, height: 3072, seed: 1 });
+    nextPick = undefined;
+    await page.getByTestId('open-local').click();
+    await page.getByTestId('open-local').isEnabled();
+    assert.equal(await page.getByTestId('workspace').count(), 0, 'cancelling the dialog opens nothing');
+
+    nextPick = path;
+    await page.getByTestId('open-local').click();
+    await loaded(page, 0);
+    const uri = await page.locator('[data-testid=viewer]').getAttribute('data-uri');
+    assert.equal(uri, pathToFileURL(path).href);
+    assert.equal(await page.getByTestId('prop-size').textContent(), '4,096 × 3,072 px');
+    await page.getByTestId('viewer-back').click();
+
+    // The page asks main for a file nobody chose (as injected script would): refused.
+    const reply = await page.evaluate(async () => {
+      const r = await fetch('/api/slides.open', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ params: { uri: 'file:///etc/hostname' } }) });
+      return (await r.json()) as { ok: boolean; error?: { code: string } };
+    });
+    assert.equal(reply.ok, false);
+    assert.equal(reply.error?.code, 'SLIDE_LOCAL_NOT_CHOSEN');
   });
 
   test('no console errors and no failed requests', () => {
