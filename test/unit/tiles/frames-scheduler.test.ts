@@ -120,14 +120,19 @@ test('frames of different instances or sources are never mixed in one request', 
   assert.deepEqual(b.calls.map((c) => `${c.group}:${c.frames.join(',')}`), ['inst-1:1,2']);
 });
 
-test('requests arriving over several event-loop turns within the batch delay still share one request', async () => {
+test('requests arriving over several event-loop turns within the batch delay still share one request', async (t) => {
+  // The batch window's timer is mocked: the test decides when it has elapsed, not the machine's load.
+  t.mock.timers.enable({ apis: ['setTimeout'] });
   const src = new CountingFrames();
-  const s = new FrameScheduler({ batchDelayMs: 50 });
+  const s = new FrameScheduler({ batchDelayMs: 4 });
   const pending = [];
   for (let n = 1; n <= 4; n++) {
     pending.push(s.read(src, 'inst-1', n));
     await tick();
+    if (n < 4) t.mock.timers.tick(1); // 3 ms after the first request: still inside the 4 ms window
   }
+  assert.equal(src.calls.length, 0, 'nothing goes out before the window closes');
+  t.mock.timers.tick(1);
   await Promise.all(pending);
   assert.equal(src.calls.length, 1);
   assert.deepEqual(src.calls[0]!.frames, [1, 2, 3, 4]);
