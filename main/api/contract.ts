@@ -134,7 +134,7 @@ export interface ConnectivityState {
   status: 'online' | 'offline';
   /** Since when (ms since epoch). */
   since: number;
-  /** Why it is offline, in a few words (a network error code such as ECONNREFUSED). */
+  /** Why it is offline, in a few words ("the connection was refused"), when the failure says. */
   reason?: string;
   /** When main last probed storage while offline. */
   lastCheck?: number;

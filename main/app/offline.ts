@@ -79,10 +79,25 @@ export class Connectivity {
     }
   }
 
+  /**
+   * Run a call that may succeed without touching the network (credentials still cached,
+   * a slide opened from the cache): its failure says storage is unreachable, its success
+   * says nothing.
+   */
+  async observe<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      if (isNetworkError(err)) this.markOffline(err);
+      throw err;
+    }
+  }
+
   markOffline(cause: unknown): void {
     if (this.#disposed) return;
     if (this.#state.status !== 'offline') {
-      this.#state = { status: 'offline', since: Date.now(), reason: describe(cause) };
+      const reason = describe(cause);
+      this.#state = { status: 'offline', since: Date.now(), ...(reason ? { reason } : {}) };
       this.#delay = this.#minMs;
       log.warn('storage unreachable: working offline', { cause });
       this.#emit();
@@ -168,11 +183,26 @@ export function endpointProbe(endpoints: string[], fetchImpl: FetchLike = fetch)
   };
 }
 
-function describe(err: unknown): string {
+const REASONS: Record<string, string> = {
+  ECONNREFUSED: 'the connection was refused',
+  ECONNRESET: 'the connection was cut',
+  EPIPE: 'the connection was cut',
+  UND_ERR_SOCKET: 'the connection was cut',
+  ENOTFOUND: 'the server name could not be found',
+  EAI_AGAIN: 'the server name could not be looked up',
+  ETIMEDOUT: 'no answer in time',
+  UND_ERR_CONNECT_TIMEOUT: 'no answer in time',
+  ENETUNREACH: 'no network',
+  EHOSTUNREACH: 'the server is out of reach of this network',
+};
+
+/** Why, in a few words for the banner; undefined when the failure does not say. */
+function describe(err: unknown): string | undefined {
   for (let e: unknown = err, depth = 0; e && depth < 6; depth++) {
     const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && /^E[A-Z]+$|^UND_ERR/.test(code)) return code;
+    if (typeof code === 'string' && REASONS[code]) return REASONS[code];
+    if ((e as { name?: unknown }).name === 'TimeoutError') return REASONS['ETIMEDOUT'];
     e = (e as { cause?: unknown }).cause;
   }
-  return err instanceof Error ? err.message : String(err);
+  return undefined;
 }

@@ -340,13 +340,16 @@ export class OfflineManager {
   async open(uri: string): Promise<OpenedSlide> {
     let opened: OpenedSlide;
     try {
-      opened = await this.#connectivity.track(() => this.#slides.open(uri));
+      opened = await this.#connectivity.observe(() => this.#slides.open(uri));
     } catch (err) {
       if (isNetworkError(err)) throw notOffline(uri, err);
       throw err;
     }
-    if (!opened.offline) return opened;
-    this.#connectivity.markOffline(new AppError('SOURCE_UNREACHABLE', 'Storage could not be reached.'));
+    if (!opened.offline) {
+      this.#connectivity.markOnline();
+      return opened;
+    }
+    this.#connectivity.markOffline(new AppError('SOURCE_UNREACHABLE', 'Storage could not be reached when the slide was opened.'));
     const handle = this.#slides.get(opened.id);
     const record = handle?.cacheId === undefined ? undefined : this.#tiles.cache.slideById(handle.cacheId);
     const held = handle?.cacheId === undefined ? 0 : this.#tiles.cache.slideBytes(handle.cacheId).tiles;

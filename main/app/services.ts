@@ -131,11 +131,12 @@ export async function createServices(o: ServicesOptions): Promise<Services> {
     }),
     auth,
     credentialsInfo: (): Promise<CredentialsInfo | null> =>
-      auth.state().status === 'signed-in' ? connectivity.track(() => storage.credentialsInfo()) : Promise.resolve(null),
+      auth.state().status === 'signed-in' ? connectivity.observe(() => storage.credentialsInfo()) : Promise.resolve(null),
     storage: {
       roots: async (): Promise<StorageEntry[]> => {
         requireSignedIn(auth);
-        return connectivity.track(() => storage.roots());
+        // Roots need only credentials, which may still be cached: a success proves nothing.
+        return connectivity.observe(() => storage.roots());
       },
       list: async (uri: string, continuation?: string): Promise<StorageListing> => {
         requireSignedIn(auth);

@@ -1,8 +1,18 @@
 import type { AuthState, CredentialsInfo } from '../../../main/api/contract.js';
 import { formatTime } from '../format';
+import { useConnectivity } from '../offline';
 
-export function Header(props: { organisation: string; state: AuthState; credentials: CredentialsInfo | null; onSignOut: () => void; busy: boolean }) {
+export function Header(props: {
+  organisation: string;
+  state: AuthState;
+  credentials: CredentialsInfo | null;
+  onSignOut: () => void;
+  busy: boolean;
+  /** Opens the offline manager (offline slides, cache). */
+  onOfflineManager?: () => void;
+}) {
   const user = props.state.user;
+  const connectivity = useConnectivity();
   return (
     <header className="topbar" data-testid="header">
       <div className="brand">
@@ -11,6 +21,18 @@ export function Header(props: { organisation: string; state: AuthState; credenti
         <span className="brand-org">{props.organisation}</span>
       </div>
       <div className="account">
+        <div className="offline-nav">
+          {connectivity?.status === 'offline' ? (
+            <span className="chip chip-warn" role="status" data-testid="offline-indicator" title="Storage cannot be reached">
+              Offline
+            </span>
+          ) : null}
+          {props.onOfflineManager ? (
+            <button className="btn btn-quiet" data-testid="offline-manager-button" onClick={props.onOfflineManager}>
+              Offline slides
+            </button>
+          ) : null}
+        </div>
         <div className="account-text">
           <div className="user-name" data-testid="user-name">{user?.name ?? ''}</div>
           <div className="user-groups" data-testid="user-groups">

@@ -3,12 +3,14 @@
  * files of one location. Slide files are recognised by main (entry.slide); other files
  * are listed dimmed so the user sees the folder as it is without mistaking them for slides.
  */
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import type { ApiError, DicomwebSourceInfo, StorageEntry } from '../../../main/api/contract.js';
 import { api, asApiError } from '../api';
 import { crumbs, formatDate, formatSize } from '../format';
 import { DicomwebBrowser, studyOf } from './DicomwebBrowser';
+import { useConnectivity } from '../offline';
 import { ErrorPanel } from './ErrorPanel';
+import { OfflineSlides } from './OfflineSlides';
 
 interface View {
   /** undefined = the list of configured locations */
@@ -17,7 +19,7 @@ interface View {
   continuation: string | undefined;
 }
 
-export function StorageBrowser(props: { onSignIn: () => void; onOpenSlide: (entry: StorageEntry) => void; initialUri?: string }) {
+export function StorageBrowser(props: { onSignIn: () => void; onOpenSlide: (entry: StorageEntry) => void; initialUri?: string; onManageOffline?: () => void }) {
   const [view, setView] = useState<View>({ uri: undefined, entries: [], continuation: undefined });
   const [error, setError] = useState<{ error: ApiError; uri: string | undefined } | undefined>();
   const [loading, setLoading] = useState(true);
@@ -70,6 +72,16 @@ export function StorageBrowser(props: { onSignIn: () => void; onOpenSlide: (entr
       () => void open(undefined),
     );
   }, [open, initialUri]);
+
+  // Offline, the slides kept on this computer replace the listing; back online, the listing comes back fresh.
+  const connectivity = useConnectivity();
+  const offline = connectivity?.status === 'offline';
+  const wasOffline = useRef(false);
+  const current = view.uri;
+  useEffect(() => {
+    if (wasOffline.current && !offline) void open(current);
+    wasOffline.current = offline;
+  }, [offline, open, current]);
 
   const go = (): void => {
     const target = goto.trim();
@@ -129,11 +141,13 @@ export function StorageBrowser(props: { onSignIn: () => void; onOpenSlide: (entr
         </div>
       </div>
 
-      {error ? (
+      {offline && connectivity ? (
+        <OfflineSlides state={connectivity} onOpenSlide={props.onOpenSlide} {...(props.onManageOffline ? { onManage: props.onManageOffline } : {})} />
+      ) : error ? (
         <ErrorPanel error={error.error} {...(error.uri === undefined ? {} : { uri: error.uri })} onSignIn={props.onSignIn} onRetry={() => void open(error.uri)} testId="storage-error" />
       ) : null}
 
-      {!error || view.entries.length > 0 || (view.uri === undefined && archives.length > 0) ? (
+      {offline ? null : !error || view.entries.length > 0 || (view.uri === undefined && archives.length > 0) ? (
         <table className="listing" data-testid="listing" data-uri={view.uri ?? ''} aria-busy={loading}>
           <thead>
             <tr>
@@ -170,8 +184,8 @@ export function StorageBrowser(props: { onSignIn: () => void; onOpenSlide: (entr
           </tbody>
         </table>
       ) : null}
-      {loading ? <div className="loading" data-testid="loading">Loading…</div> : null}
-      {view.continuation && !loading ? (
+      {loading && !offline ? <div className="loading" data-testid="loading">Loading…</div> : null}
+      {view.continuation && !loading && !offline ? (
         <button className="btn" data-testid="load-more" onClick={() => void open(view.uri, view.continuation)}>
           Show more
         </button>

@@ -1,0 +1,85 @@
+/**
+ * The renderer's view of the offline state and the pins: the state comes from a call at
+ * mount and then from main's events (`connectivity.changed`, `pins.changed`), so every
+ * component that uses these hooks shows the same thing without polling.
+ */
+import { useCallback, useEffect, useState } from 'react';
+import type { CacheUsage, ConnectivityState, PinInfo } from '../../main/api/contract.js';
+import { api } from './api';
+
+export function useConnectivity(): ConnectivityState | undefined {
+  const [state, setState] = useState<ConnectivityState | undefined>();
+  useEffect(() => {
+    let live = true;
+    const off = api.on('connectivity.changed', (s) => {
+      if (live) setState(s);
+    });
+    // An event may arrive before the answer: the answer only fills an empty state.
+    api.call('offline.state').then(
+      (s) => {
+        if (live) setState((prev) => prev ?? s);
+      },
+      () => undefined,
+    );
+    return () => {
+      live = false;
+      off();
+    };
+  }, []);
+  return state;
+}
+
+export function usePins(): { pins: PinInfo[] | undefined; refresh: () => void } {
+  const [pins, setPins] = useState<PinInfo[] | undefined>();
+  const refresh = useCallback(() => {
+    api.call('pins.list').then(setPins, () => undefined);
+  }, []);
+  useEffect(() => {
+    const off = api.on('pins.changed', setPins);
+    refresh();
+    return off;
+  }, [refresh]);
+  return { pins, refresh };
+}
+
+/** Cache usage, fetched again whenever the pins change (their downloads fill the cache). */
+export function useCacheUsage(pins: PinInfo[] | undefined): { usage: CacheUsage | undefined; setUsage: (u: CacheUsage) => void; refresh: () => void } {
+  const [usage, setUsage] = useState<CacheUsage | undefined>();
+  const refresh = useCallback(() => {
+    api.call('cache.usage').then(setUsage, () => undefined);
+  }, []);
+  useEffect(() => {
+    refresh();
+  }, [refresh, pins]);
+  return { usage, setUsage, refresh };
+}
+
+export function pinPercent(p: PinInfo): number {
+  if (p.state === 'done') return 100;
+  if (p.total <= 0) return 0;
+  return Math.min(100, Math.floor((p.done / p.total) * 100));
+}
+
+export function pinStateText(p: PinInfo): string {
+  switch (p.state) {
+    case 'done':
+      return 'Available offline';
+    case 'running':
+      return p.total > 0 ? `Downloading… ${pinPercent(p)} %` : 'Preparing…';
+    case 'paused':
+      return `Paused at ${pinPercent(p)} %`;
+    case 'error':
+      return `Stopped at ${pinPercent(p)} %: ${p.error?.message ?? 'an error occurred'}`;
+  }
+}
+
+/** "down to 10×" when the levels kept stop short of full resolution. */
+export function pinExtentText(minDownsample: number | undefined, objectivePower?: number): string {
+  if (!minDownsample || minDownsample <= 1) return 'full resolution';
+  if (objectivePower) return `down to ${formatMag(objectivePower / minDownsample)}`;
+  return `down to 1/${Number(minDownsample.toPrecision(3))} of full resolution`;
+}
+
+function formatMag(m: number): string {
+  return `${m >= 10 ? Math.round(m) : Number(m.toPrecision(2))}×`;
+}
