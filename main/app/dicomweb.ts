@@ -16,6 +16,7 @@ import type { DicomwebSeries, DicomwebSourceInfo, DicomwebStudy, DicomwebStudyPa
 import type { AuthService } from '../auth/index.js';
 import { AppError, toAppError } from '../common/errors.js';
 import type { DicomwebSetting, Settings } from '../config/index.js';
+import { dicomwebSeriesUri } from '../sources/dicomweb/address.js';
 import { DicomwebClient, type StudyQuery } from '../sources/dicomweb/client.js';
 import type { FetchLike } from '../sources/types.js';
 
@@ -103,7 +104,7 @@ export function createDicomweb(w: DicomwebWiring): DicomwebServices {
       return series
         .map(
           (s): DicomwebSeries => ({
-            uri: seriesUri(setting.name, study, s.seriesInstanceUid),
+            uri: dicomwebSeriesUri(setting.name, study, s.seriesInstanceUid),
             studyInstanceUid: study,
             seriesInstanceUid: s.seriesInstanceUid,
             ...(s.modality ? { modality: s.modality } : {}),
@@ -115,11 +116,6 @@ export function createDicomweb(w: DicomwebWiring): DicomwebServices {
         .sort((a, b) => Number(b.slide) - Number(a.slide));
     },
   };
-}
-
-/** The slide address main/sources/resolve.ts opens: dicomweb://<archive>/studies/<uid>/series/<uid>. */
-export function seriesUri(archive: string, study: string, series: string): string {
-  return `dicomweb://${encodeURIComponent(archive)}/studies/${study}/series/${series}`;
 }
 
 function badQuery(message: string): AppError {

@@ -21,8 +21,14 @@ interface Remembered {
   more: boolean;
   study?: DicomwebStudy;
 }
-/** Per archive name, for this window only (cleared with a reload or another user). */
+/** Per archive name, for this window and this user only: a sign-out or another user forgets it. */
 const memory = new Map<string, Remembered>();
+let memoryOwner: string | undefined;
+api.on('auth.changed', (state) => {
+  const sub = state.status === 'signed-in' ? state.user?.sub : undefined;
+  if (sub !== memoryOwner) memory.clear();
+  memoryOwner = sub;
+});
 
 /** The study a dicomweb:// location names (dicomweb://<name>/studies/<uid>/…), if any. */
 export function studyOf(uri: string | undefined): string | undefined {
@@ -230,7 +236,7 @@ export function DicomwebBrowser(props: {
                   </button>
                 </td>
                 <td>{s.patientId ?? ''}</td>
-                <td>{s.studyDate ?? ''}</td>
+                <td className="dw-nowrap">{s.studyDate ?? ''}</td>
                 <td>{s.accessionNumber ?? ''}</td>
                 <td>{s.description ?? ''}</td>
                 <td className="col-size">{s.seriesCount ?? ''}</td>
