@@ -204,6 +204,15 @@ export class PinJob extends EventEmitter {
       const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected' && !(signal.aborted && isCancel(r.reason)));
       if (failure) throw failure.reason;
       if (signal.aborted) return; // paused, cancelled or suspended: the caller records the state
+      // The label and macro too (cached by the service like tiles): offline, the pathologist
+      // still checks the label. Not counted in the progress, and a failure does not fail the pin.
+      for (const a of handle.descriptor.associated) {
+        if (signal.aborted) return;
+        await service.getAssociated(handle, a.name, { signal }).catch((err: unknown) => {
+          if (!isCancel(err)) log.warn('an associated image was not kept offline', { uri: this.uri, name: a.name, code: toAppError(err).code });
+        });
+      }
+      if (signal.aborted) return;
       service.cache.flush();
       this.#state = 'done';
       this.#persist();
