@@ -43,6 +43,8 @@ export type SlideOpener = (reader: RangeReader, options: { signal?: AbortSignal 
 export interface FrameSlideReader extends SlideReader {
   frameOf(location: TileLocation): { group: string; frame: number };
   assembleFrame(location: TileLocation, frame: FrameData): Promise<EncodedTile>;
+  /** A location naming a worker-pool assembler (`meta.worker`) when the frame must be decoded (JPEG 2000). */
+  frameJob?(location: TileLocation, frame: FrameData): TileLocation | undefined;
 }
 export type FrameSlideOpener = (source: FrameSource, options: { signal?: AbortSignal }) => Promise<FrameSlideReader>;
 
@@ -294,7 +296,8 @@ export class TileService {
       const ref = frameSlide.frameOf(location);
       const frame = await this.frames.read(from, ref.group, ref.frame, read);
       this.cache.recordFetched(frame.bytes.length);
-      tile = await frameSlide.assembleFrame(location, frame);
+      const job = frameSlide.frameJob?.(location, frame);
+      tile = job ? await this.#assemble(frameSlide, job, [frame.bytes]) : await frameSlide.assembleFrame(location, frame);
     } else {
       const buffers = await this.scheduler.read(location.source ?? from, location.ranges, read);
       this.cache.recordFetched(buffers.reduce((n, b) => n + b.length, 0));

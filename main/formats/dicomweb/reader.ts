@@ -22,6 +22,7 @@ import { T } from '../dicom/instance.js';
 import { num, str, tag, TS } from '../dicom/parser.js';
 import { corrupt, tileOutOfRange, unsupported } from '../errors.js';
 import { markRgb } from '../jpeg/markers.js';
+import { RAW_ASSEMBLER, type Jpeg2000AssemblyMeta } from '../../tiles/assemble-raw.js';
 import type { AssociatedImageName, EncodedTile, SlideDescriptor, SlideReader, TileLocation } from '../types.js';
 import { frameOfTile, layoutSeries, type SeriesLayout, type WebInstance } from './series.js';
 import { hasJfif, interleave } from '../dicom/pixels.js';
@@ -164,6 +165,27 @@ export class DicomwebSlideReader implements SlideReader {
     const m = tileMeta(location);
     this.#learnSyntax(m.sopInstanceUid, frame);
     return this.assembleTile(location, [frame.bytes]);
+  }
+
+  /**
+   * A JPEG 2000 frame is decoded in the tile service's worker pool, not on the main thread:
+   * this is the location that names the pool's assembler (the same one TIFF JPEG 2000 tiles
+   * use). Undefined for frames assembled here (JPEG pass-through, native samples).
+   */
+  frameJob(location: TileLocation, frame: FrameData): TileLocation | undefined {
+    const m = tileMeta(location);
+    this.#learnSyntax(m.sopInstanceUid, frame);
+    const inst = this.#bySop.get(m.sopInstanceUid);
+    if (!inst) return undefined;
+    let kind: Kind;
+    try {
+      kind = kindOf(this.#ts.get(inst.sopInstanceUid) ?? inst.transferSyntax, frame.bytes, inst);
+    } catch {
+      return undefined; // assembleFrame reports the unsupported syntax
+    }
+    if (kind !== 'jpeg2000') return undefined;
+    const meta: Jpeg2000AssemblyMeta & DicomwebTileMeta = { ...m, worker: RAW_ASSEMBLER, jpeg2000: { ycbcr: false } };
+    return { ...location, meta };
   }
 
   #learnSyntax(sop: string, frame: FrameData | undefined): void {

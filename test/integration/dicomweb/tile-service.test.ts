@@ -12,6 +12,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TileCache } from '../../../main/cache/tile-cache.js';
+import { localSiblings } from '../../../main/formats/local-siblings.js';
+import { openSlide, readTile } from '../../../main/formats/open.js';
+import { FileRangeReader } from '../../../main/sources/file.js';
 import { isAppError } from '../../../main/common/errors.js';
 import { DEFAULTS, type Settings } from '../../../main/config/schema.js';
 import { OpenSlides } from '../../../main/app/slides.js';
@@ -30,6 +33,7 @@ const CMU_L0 = join(CMU_DIR, 'level-0-frames-0-30.dcm');
 const CMU_L1 = join(CMU_DIR, 'level-1-frames-0-9.dcm');
 const CMU_L11 = join(CMU_DIR, 'level-11-frames-0-1.dcm');
 const RAW = join(TESTDATA, 'wsi2dcm-single-level', 'raw-explicit-le.dcm');
+const J2K = join(TESTDATA, 'wsi2dcm-single-level', 'jpeg2000-lossless.dcm');
 const PYDICOM = join(import.meta.dirname, 'pydicom_frames.py');
 const AUDIENCE = 'dicomweb-datastore';
 const ARCHIVE = 'hospital-archive';
@@ -67,6 +71,7 @@ describe('DICOMweb series through the tile service', { skip }, () => {
   let settings: Settings;
   let cmu: { study: string; series: string; uri: string };
   let raw: { study: string; series: string; uri: string };
+  let j2k: { study: string; series: string; uri: string };
   const services: { service: TileService; cache: TileCache }[] = [];
 
   /** What the app's composition root does: one client per archive, with the user's token source. */
@@ -113,7 +118,7 @@ describe('DICOMweb series through the tile service', { skip }, () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'wsi-dicomweb-tiles-'));
     idp = await startIdp();
-    orthanc = await startOrthanc({ dicom: [CMU_DIR, RAW], dicomize: [] });
+    orthanc = await startOrthanc({ dicom: [CMU_DIR, RAW, J2K], dicomize: [] });
     settings = structuredClone(DEFAULTS);
     await startGate();
     tokens = new Tokens(idp);
@@ -129,6 +134,7 @@ describe('DICOMweb series through the tile service', { skip }, () => {
     };
     cmu = await find(CMU_L0);
     raw = await find(RAW);
+    j2k = await find(J2K);
   });
   after(async () => {
     for (const s of [...services]) await closeService(s).catch(() => undefined);
@@ -190,6 +196,31 @@ describe('DICOMweb series through the tile service', { skip }, () => {
       assert.deepEqual(t!.encoding, { kind: 'raw', bitsPerSample: 8, samplesPerPixel: 3, sampleFormat: 'uint' });
       assert.ok(Buffer.from(t!.bytes).equals(reference[i]!), `tile ${i} pixels differ from pydicom's`);
     });
+    await closeService(s);
+  });
+
+  test('JPEG 2000 frames arrive as stored and are decoded in the worker pool: the same samples as the Part 10 reader of the file', async () => {
+    const s = newService('j2k.db');
+    const handle = await s.service.open(j2k.uri);
+    const l0 = handle.descriptor.levels[0]!;
+    const keys: { col: number; row: number }[] = [];
+    for (let row = 0; row < l0.rows; row++) for (let col = 0; col < l0.columns; col++) keys.push({ col, row });
+    const decoded = s.service.stats().workers.completed;
+    const tiles = await Promise.all(keys.map((k) => s.service.getTile(handle, 0, k.col, k.row)));
+    assert.equal(s.service.stats().workers.completed - decoded, keys.length, 'every frame decoded off the main thread');
+    const file = new FileRangeReader(J2K);
+    const local = await openSlide(file, { siblings: localSiblings(J2K) });
+    try {
+      for (const [i, k] of keys.entries()) {
+        const expected = (await readTile(local, file, 0, k.col, k.row))!;
+        assert.deepEqual(tiles[i]!.encoding, expected.encoding);
+        assert.deepEqual([tiles[i]!.width, tiles[i]!.height], [expected.width, expected.height]);
+        assert.ok(Buffer.from(tiles[i]!.bytes).equals(Buffer.from(expected.bytes)), `tile ${k.col},${k.row}`);
+      }
+    } finally {
+      await local.close();
+      await file.close().catch(() => undefined);
+    }
     await closeService(s);
   });
 
