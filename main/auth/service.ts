@@ -754,7 +754,8 @@ export class AuthService {
     }
     if (this.#refreshing) await this.#refreshing.catch(() => undefined);
     this.#generation++;
-    const resourceTokens = [...this.#resourceTokens.values()].map((t) => t.token);
+    // Resource tokens are JWTs the provider cannot revoke; revoking the refresh token below
+    // ends their grant, and their short lifetime bounds the rest.
     this.#forgetResourceTokens();
     clearTimeout(this.#timer);
     this.#timer = undefined;
@@ -777,7 +778,6 @@ export class AuthService {
       }
       if (cfg) {
         await this.#revokeQuietly(cfg, refreshToken, s?.accessToken);
-        for (const t of resourceTokens) await this.#revokeQuietly(cfg, undefined, t);
         if (cfg.serverMetadata().end_session_endpoint && s?.idToken) {
           const url = oidc.buildEndSessionUrl(cfg, { id_token_hint: s.idToken, client_id: this.#o.auth.clientId }).href;
           await this.#o.openBrowser(url).catch((err: unknown) => log.warn('could not open the sign-out page of the provider', { err }));
