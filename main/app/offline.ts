@@ -10,6 +10,7 @@
  * (`connectivity.changed`) and says it in words; pin jobs resume when it turns online.
  */
 import { EventEmitter } from 'node:events';
+import type { RequestHandler } from '../api/app-protocol.js';
 import type { ConnectivityState } from '../api/contract.js';
 import { isAbortError } from '../common/errors.js';
 import { logger } from '../common/log.js';
@@ -158,6 +159,21 @@ export class Connectivity {
     this.#timer = undefined;
     this.#events.removeAllListeners();
   }
+}
+
+/**
+ * The tile route, watched: a tile that failed because storage could not be reached (503
+ * with a network error code, see main/api/tile-route.ts) means storage went away while a
+ * slide was on screen, which no other call would notice until the next listing.
+ */
+export function watchTileRoute(route: RequestHandler, connectivity: Connectivity): RequestHandler {
+  return async (request) => {
+    const response = await route(request);
+    if (response.status === 503 && /(^|_)(UNREACHABLE|NETWORK|TIMEOUT|CONNECTION)($|_)/.test(response.headers.get('x-error-code') ?? '')) {
+      connectivity.markOffline(undefined);
+    }
+    return response;
+  };
 }
 
 /** The storage endpoints the app needs: S3 itself and the STS that gives credentials for it. */

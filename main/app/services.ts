@@ -25,7 +25,7 @@ import { resolveSource } from '../sources/resolve.js';
 import type { FetchLike } from '../sources/types.js';
 import { TileService } from '../tiles/service.js';
 import { createDicomweb, DEFAULT_PAGE_SIZE } from './dicomweb.js';
-import { Connectivity, endpointProbe, storageEndpoints } from './offline.js';
+import { Connectivity, endpointProbe, storageEndpoints, watchTileRoute } from './offline.js';
 import { BUDGET_KEY, OfflineManager } from './pins.js';
 import { OpenSlides } from './slides.js';
 import { saveUserSetting } from './user-settings.js';
@@ -223,7 +223,7 @@ export async function createServices(o: ServicesOptions): Promise<Services> {
     slides,
     connectivity,
     offline,
-    tileRoute,
+    tileRoute: watchTileRoute(tileRoute, connectivity),
     api,
     dispose: async () => {
       auth.dispose();

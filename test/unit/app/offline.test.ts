@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ConnectivityState } from '../../../main/api/contract.js';
-import { Connectivity, endpointProbe, storageEndpoints } from '../../../main/app/offline.js';
+import { Connectivity, endpointProbe, storageEndpoints, watchTileRoute } from '../../../main/app/offline.js';
 import { AppError } from '../../../main/common/errors.js';
 import { DEFAULTS, type Settings } from '../../../main/config/schema.js';
 
@@ -77,4 +77,20 @@ test('the probed endpoints: S3 and STS, AWS defaults when not set', () => {
   s.storage.s3.endpoint = 'http://127.0.0.1:9000';
   s.storage.sts.endpoint = 'http://127.0.0.1:9000/';
   assert.deepEqual(storageEndpoints(s), ['http://127.0.0.1:9000']);
+});
+
+test('a tile that failed for want of storage turns the app offline; other tile failures do not', async (t) => {
+  const c = new Connectivity({ probe: async () => Promise.reject(new TypeError('fetch failed')), minProbeMs: 60_000 });
+  t.after(() => c.dispose());
+  const answers: Record<string, Response> = {
+    '/tiles/a/0/9/9': new Response('no such tile', { status: 404, headers: { 'x-error-code': 'TILE_OUT_OF_RANGE' } }),
+    '/tiles/a/0/0/0': new Response('not offline', { status: 503, headers: { 'x-error-code': 'TILE_OFFLINE' } }),
+    '/tiles/a/0/1/0': new Response('gone', { status: 503, headers: { 'x-error-code': 'SOURCE_UNREACHABLE' } }),
+  };
+  const route = watchTileRoute(async (r) => answers[new URL(r.url).pathname]!, c);
+  assert.equal((await route(new Request('http://127.0.0.1/tiles/a/0/9/9'))).status, 404);
+  assert.equal((await route(new Request('http://127.0.0.1/tiles/a/0/0/0'))).status, 503);
+  assert.equal(c.offline, false, 'a tile missing from an offline copy says nothing new');
+  assert.equal((await route(new Request('http://127.0.0.1/tiles/a/0/1/0'))).status, 503);
+  assert.equal(c.offline, true);
 });
