@@ -275,6 +275,23 @@ describe('DICOMweb bearer tokens from the sign-in (RFC 8707 resource tokens thro
     assert.deepEqual(statuses(), [403]);
   });
 
+  test('an archive that is down: "cannot be reached" with its name, retryable', async () => {
+    const h = await signedIn();
+    // A port nobody listens on: connection refused at every attempt (with the client's backoff).
+    const settings: Pick<Settings, 'storage'> = {
+      storage: { ...DEFAULTS.storage, dicomweb: [{ name: 'pacs', label: 'Pathology PACS', url: 'http://127.0.0.1:9/dicom-web', resource: DICOMWEB_RESOURCE }] },
+    };
+    const dw = createDicomweb({ settings, auth: h.service });
+    await assert.rejects(dw.searchStudies('pacs', {}, 0, 10), (e) => {
+      assert.ok(isAppError(e, 'DICOMWEB_UNREACHABLE'));
+      assert.equal(e.message, 'The image archive “Pathology PACS” cannot be reached right now.');
+      assert.equal(e.retryable, true);
+      assert.ok(e.hint);
+      return true;
+    });
+    await assert.rejects(dw.listSeries('elsewhere', '1.2.3'), (e) => isAppError(e, 'DICOMWEB_UNKNOWN_SOURCE') && /not in this workstation's settings/.test(e.message));
+  });
+
   test('no token handed out reached the log file', () => {
     assert.ok(issued.length >= 8, `${issued.length} tokens checked`);
     assert.deepEqual(filesContaining(logDir, issued), []);
