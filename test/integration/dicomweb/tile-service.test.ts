@@ -34,6 +34,8 @@ const CMU_L1 = join(CMU_DIR, 'level-1-frames-0-9.dcm');
 const CMU_L11 = join(CMU_DIR, 'level-11-frames-0-1.dcm');
 const RAW = join(TESTDATA, 'wsi2dcm-single-level', 'raw-explicit-le.dcm');
 const J2K = join(TESTDATA, 'wsi2dcm-single-level', 'jpeg2000-lossless.dcm');
+const WG26_DIR = join(TESTDATA, 'wg26-bpaec-3dhistech-partial');
+const WG26_L0 = join(WG26_DIR, '5_0.dcm');
 const PYDICOM = join(import.meta.dirname, 'pydicom_frames.py');
 const AUDIENCE = 'dicomweb-datastore';
 const ARCHIVE = 'hospital-archive';
@@ -72,6 +74,7 @@ describe('DICOMweb series through the tile service', { skip }, () => {
   let cmu: { study: string; series: string; uri: string };
   let raw: { study: string; series: string; uri: string };
   let j2k: { study: string; series: string; uri: string };
+  let wg26: { study: string; series: string; uri: string };
   const services: { service: TileService; cache: TileCache }[] = [];
 
   /** What the app's composition root does: one client per archive, with the user's token source. */
@@ -118,7 +121,7 @@ describe('DICOMweb series through the tile service', { skip }, () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'wsi-dicomweb-tiles-'));
     idp = await startIdp();
-    orthanc = await startOrthanc({ dicom: [CMU_DIR, RAW, J2K], dicomize: [] });
+    orthanc = await startOrthanc({ dicom: [CMU_DIR, RAW, J2K, WG26_DIR], dicomize: [] });
     settings = structuredClone(DEFAULTS);
     await startGate();
     tokens = new Tokens(idp);
@@ -135,6 +138,7 @@ describe('DICOMweb series through the tile service', { skip }, () => {
     cmu = await find(CMU_L0);
     raw = await find(RAW);
     j2k = await find(J2K);
+    wg26 = await find(WG26_L0);
   });
   after(async () => {
     for (const s of [...services]) await closeService(s).catch(() => undefined);
@@ -295,6 +299,10 @@ describe('DICOMweb series through the tile service', { skip }, () => {
     assert.equal(p.total, all);
     assert.ok(s.service.stats().frames.requests < all, 'pinning batches frames too');
     await s.service.closeSlide(handle);
+    // The fluorescence series, coarsest level only: its label and map come along.
+    const overview = pins.pin(wg26.uri, { minDownsample: 1e9 });
+    await overview.settled();
+    assert.equal(overview.progress().state, 'done', JSON.stringify(overview.progress().error));
     // The native series: opened and one tile viewed, not pinned.
     const rawHandle = await s.service.open(raw.uri);
     const seen = await s.service.getTile(rawHandle, 0, 0, 0);
@@ -315,6 +323,15 @@ describe('DICOMweb series through the tile service', { skip }, () => {
         const l = h.descriptor.levels[level]!;
         for (let row = 0; row < l.rows; row++) for (let col = 0; col < l.columns; col++) assert.ok(off.service.isCached(h, level, col, row), `L${level} ${col},${row} pinned`);
       }
+      const w = await off.service.open(wg26.uri);
+      assert.equal(w.offline, true);
+      assert.deepEqual(w.descriptor.associated.map((a) => a.name).sort(), ['label', 'map']);
+      const label = await off.service.getAssociated(w, 'label');
+      assert.equal(label.mime, 'image/jpeg');
+      assert.equal(label.width, 579);
+      const coarsest = w.descriptor.levels.length - 1;
+      assert.ok(await off.service.getTile(w, coarsest, 0, 0, 2), 'the third channel of the pinned level');
+      await assert.rejects(off.service.getTile(w, 0, 0, 0, 0), (e) => isAppError(e, 'TILE_OFFLINE'));
       const r = await off.service.open(raw.uri);
       assert.equal(r.offline, true);
       assert.ok(Buffer.from((await off.service.getTile(r, 0, 0, 0))!.bytes).equals(Buffer.from(seen!.bytes)));
