@@ -3,6 +3,7 @@ import type { ApiError, AppInfo, AuthState, CredentialsInfo, StorageEntry } from
 import { api, asApiError } from './api';
 import { ErrorPanel } from './components/ErrorPanel';
 import { Header } from './components/Header';
+import { OfflineManager } from './components/OfflineManager';
 import { SignIn } from './components/SignIn';
 import { StorageBrowser } from './components/StorageBrowser';
 import { Waiting } from './components/Waiting';
@@ -19,6 +20,8 @@ export function App() {
   // The slide on screen, and the folder to return to from it.
   const [viewing, setViewing] = useState<StorageEntry | undefined>();
   const [folder, setFolder] = useState<string | undefined>();
+  // The offline manager screen, over the browser or the slides (which stay open behind it).
+  const [managing, setManaging] = useState(false);
 
   useEffect(() => {
     const off = api.on('auth.changed', setAuth);
@@ -35,6 +38,7 @@ export function App() {
   useEffect(() => {
     // A new sign-in starts at the storage list, never in the previous user's slide.
     setViewing(undefined);
+    setManaging(false);
     setFolder(undefined);
     if (!signedIn) {
       setCredentials(null);
@@ -79,7 +83,7 @@ export function App() {
   if (auth.status === 'signed-out') return <SignIn organisation={org} state={auth} demo={info.demo} onSignIn={signIn} />;
   return (
     <div className="shell">
-      <Header organisation={org} state={auth} credentials={credentials} onSignOut={signOut} busy={busy} />
+      <Header organisation={org} state={auth} credentials={credentials} onSignOut={signOut} busy={busy} onOfflineManager={() => setManaging(true)} />
       {auth.warnings.length ? (
         <div className="warnings" data-testid="warnings">
           {auth.warnings.map((w) => (
@@ -87,7 +91,16 @@ export function App() {
           ))}
         </div>
       ) : null}
-      {viewing ? (
+      {managing ? (
+        <OfflineManager
+          onClose={() => setManaging(false)}
+          onOpenSlide={(entry) => {
+            setManaging(false);
+            setFolder(entry.uri.slice(0, entry.uri.lastIndexOf('/') + 1));
+            setViewing(entry);
+          }}
+        />
+      ) : viewing ? (
         <Suspense
           fallback={
             <main className="viewer" data-testid="viewer-opening">
@@ -99,6 +112,7 @@ export function App() {
         </Suspense>
       ) : (
         <StorageBrowser
+          onManageOffline={() => setManaging(true)}
           key={auth.user?.sub}
           onSignIn={signIn}
           {...(folder === undefined ? {} : { initialUri: folder })}

@@ -16,6 +16,7 @@ import { formatMagnification, magnification, scaleBar } from '../viewer/scale';
 import { installTestHook } from '../viewer/test-hook';
 import { createTileSource } from '../viewer/tile-source';
 import { ErrorPanel } from './ErrorPanel';
+import { PinControl } from './PinControl';
 
 const PRESETS = [5, 10, 20, 40];
 
@@ -75,6 +76,7 @@ export function Viewer(props: { entry: StorageEntry; onBack: () => void; onSignI
           {props.entry.name}
         </h1>
         {slide?.offline ? <span className="chip" data-testid="viewer-offline">Offline copy</span> : null}
+        {slide ? <PinControl slide={slide} /> : null}
       </div>
       {error ? (
         <div className="viewer-message">
@@ -223,7 +225,11 @@ function SlideView(props: { slide: OpenedSlide }) {
         ) : null}
         {openError || failedTiles > 0 ? (
           <div className="viewer-alert" role="alert" data-testid="viewer-tile-error">
-            {openError ? `The slide could not be shown: ${openError}` : `${failedTiles} part${failedTiles === 1 ? '' : 's'} of the slide could not be loaded.`}
+            {openError
+              ? `The slide could not be shown: ${openError}`
+              : props.slide.offline
+                ? `${failedTiles} part${failedTiles === 1 ? ' is' : 's are'} not available offline: only what was viewed or downloaded before is on this computer.`
+                : `${failedTiles} part${failedTiles === 1 ? '' : 's'} of the slide could not be loaded.`}
           </div>
         ) : null}
       </div>
