@@ -23,6 +23,11 @@ import type { FetchLike } from '../sources/types.js';
 /** Studies per page when the renderer does not say. */
 export const DEFAULT_PAGE_SIZE = 50;
 const MAX_PAGE_SIZE = 200;
+/**
+ * Up to this many results, pages are cut from one answer that starts at 0 (see searchStudies);
+ * beyond, the archive's own offset is used. HealthImaging answers at most 1000 per search.
+ */
+const FROM_START_LIMIT = 1000;
 /** DICOM LO/PN values are at most 64 characters; longer input is a mistake, not a search. */
 const MAX_TERM = 64;
 
@@ -77,7 +82,15 @@ export function createDicomweb(w: DicomwebWiring): DicomwebServices {
       const size = Math.min(Math.max(1, Math.floor(limit)), MAX_PAGE_SIZE);
       const from = Math.max(0, Math.floor(offset));
       // One more than the page: whether a next page exists, without a count the archive may not give.
-      const found = await inWords(setting, 'its studies', () => client.searchStudies({ ...q, offset: from, limit: size + 1 }, signal));
+      // Orthanc 1.10 applies `limit` before `offset` once a study-level filter such as
+      // ModalitiesInStudy is set (limit=4&offset=3 answers one study of eight), and QIDO
+      // promises no order across requests; so pages are cut here from one answer that starts
+      // at 0, as long as that stays small.
+      const fromStart = from + size + 1 <= FROM_START_LIMIT;
+      const answer = await inWords(setting, 'its studies', () =>
+        client.searchStudies({ ...q, ...(fromStart ? { limit: from + size + 1 } : { offset: from, limit: size + 1 }) }, signal),
+      );
+      const found = fromStart ? answer.slice(from) : answer;
       return {
         source: setting.name,
         offset: from,

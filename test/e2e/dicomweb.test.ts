@@ -74,6 +74,8 @@ describe('DICOMweb: sign in, browse the archive, open a series; pixels match pyd
   let pyramid: ReturnType<typeof readPyramid>;
   let refDir: string;
   const failedRequests: string[] = [];
+  /** Every answer of the contract the page received (to look for tokens in them). */
+  const apiBodies: Promise<string>[] = [];
 
   before(async () => {
     pyramid = readPyramid();
@@ -88,6 +90,9 @@ describe('DICOMweb: sign in, browse the archive, open a series; pixels match pyd
     });
     t.page.on('response', (r) => {
       if (r.status() >= 400) failedRequests.push(`${r.url()} ${r.status()}`);
+      const path = new URL(r.url()).pathname;
+      // The event stream never ends; its payloads are AuthState, checked by the auth tests.
+      if (path.startsWith('/api/') && path !== '/api/events') apiBodies.push(r.text().catch(() => ''));
     });
     await t.page.getByTestId('signin-screen').waitFor();
   });
@@ -135,6 +140,24 @@ describe('DICOMweb: sign in, browse the archive, open a series; pixels match pyd
     assert.deepEqual(await searchFor(page, { 'dw-patient-name': 'nobody such' }), []);
     assert.match((await page.getByTestId('dw-empty').textContent()) ?? '', /No slide studies match/);
     assert.equal((await searchFor(page, {})).length, all.length, 'an empty search lists everything again');
+
+    // Pages through the archive: the same studies as one list, each once, and the last page says so.
+    const call = (params: unknown) =>
+      page.evaluate(async (p) => {
+        const r = await fetch('/api/dicomweb.searchStudies', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ params: p }) });
+        return ((await r.json()) as { result: { studies: { studyInstanceUid: string }[]; more: boolean; offset: number } }).result;
+      }, params);
+    const paged: string[] = [];
+    for (let offset = 0, more = true; more; ) {
+      const p = await call({ source: stack.dicomweb!.name, offset, limit: 3 });
+      assert.equal(p.offset, offset);
+      assert.ok(p.studies.length <= 3);
+      paged.push(...p.studies.map((s) => s.studyInstanceUid));
+      more = p.more;
+      offset += p.studies.length;
+      assert.ok(offset <= all.length + 3, 'paging ends');
+    }
+    assert.deepEqual([...paged].sort(), all.map((s) => s.uid).sort());
   });
 
   test('alice opens the pyramid series; overview and full resolution match pydicom', async () => {
@@ -181,9 +204,12 @@ describe('DICOMweb: sign in, browse the archive, open a series; pixels match pyd
     await page.locator(`[data-testid=dw-series][data-study="${pyramid.study}"] [data-testid=dw-series-row]`).first().waitFor();
   });
 
-  test('no console errors and no failed requests but tile loads the viewer cancelled', () => {
+  test('no console errors and no failed requests but tile loads the viewer cancelled; no token in any answer to the page', async () => {
     assert.deepEqual(t.consoleErrors, []);
     assert.deepEqual(failedRequests, []);
+    const bodies = await Promise.all(apiBodies);
+    assert.ok(bodies.length > 10, `${bodies.length} answers checked`);
+    for (const b of bodies) assert.doesNotMatch(b, /eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\./, 'a JWT reached the renderer');
   });
 
   test('carol (no group): the archive refuses her in words', async () => {
