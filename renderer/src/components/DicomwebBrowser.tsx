@@ -73,7 +73,9 @@ export function DicomwebBrowser(props: {
         const page = await api.call('dicomweb.searchStudies', { source: name, query: q, offset, limit: PAGE });
         if (g !== generation.current) return;
         setStudies((prev) => {
-          const next = offset === 0 ? page.studies : [...prev, ...page.studies];
+          // QIDO promises no order between requests: a study already listed is not listed twice.
+          const known = new Set(prev.map((s) => s.studyInstanceUid));
+          const next = offset === 0 ? page.studies : [...prev, ...page.studies.filter((s) => !known.has(s.studyInstanceUid))];
           remember({ query: q, studies: next, more: page.more });
           return next;
         });
