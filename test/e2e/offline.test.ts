@@ -107,6 +107,11 @@ describe('offline: pin from the viewer, storage goes away, the pinned slide stil
     assert.ok(Number(await usage.getAttribute('data-pinned-bytes')) > 0);
     assert.match((await page.getByTestId('cache-usage-text').textContent()) ?? '', / used of \d+(\.\d+)? (MB|GB) /);
     await screenshot(page, 'offline-manager');
+    // The budget is the user's to set here (no IT policy in the demo): 4 GB.
+    await page.getByTestId('budget-input').fill('4');
+    await page.getByTestId('budget-save').click();
+    await page.locator(`[data-testid=cache-usage][data-budget="${4 * 1024 ** 3}"]`).waitFor();
+    assert.match((await page.getByTestId('cache-usage-text').textContent()) ?? '', / used of 4\.0 GB /);
     await page.getByTestId('offline-manager-close').click();
   });
 
