@@ -3,7 +3,7 @@
  * S3/STS endpoints, buckets, demo users with passwords and groups, config file), then waits
  * for Ctrl-C or SIGTERM and stops everything: MinIO, the IdP, and the temp folder unless --keep.
  *
- *   npm run stack -- [--ttl-id SECONDS] [--ttl-access SECONDS] [--ttl-refresh SECONDS] [--dir DIR] [--keep] [--no-shared]
+ *   npm run stack -- [--ttl-id SECONDS] [--ttl-access SECONDS] [--ttl-refresh SECONDS] [--dir DIR] [--keep] [--no-shared] [--dicomweb]
  *
  * npm prints its own "> slide-workstation stack" banner on stdout; a script that reads the
  * JSON line should use `npm run -s stack` or `node --import tsx test/stack/cli.ts`.
@@ -13,7 +13,7 @@ import { startStack, type StackOptions } from './stack.js';
 
 function usage(message: string): never {
   process.stderr.write(
-    `stack: ${message}\nUsage: npm run stack -- [--ttl-id SECONDS] [--ttl-access SECONDS] [--ttl-refresh SECONDS] [--dir DIR] [--keep] [--no-shared]\n`,
+    `stack: ${message}\nUsage: npm run stack -- [--ttl-id SECONDS] [--ttl-access SECONDS] [--ttl-refresh SECONDS] [--dir DIR] [--keep] [--no-shared] [--dicomweb]\n`,
   );
   process.exit(2);
 }
@@ -33,6 +33,8 @@ function parse(argv: string[]): StackOptions {
     else if (a === '--ttl-refresh') ttl.refreshToken = num();
     else if (a === '--keep') opts.keep = true;
     else if (a === '--no-shared') opts.seedSharedTestdata = false;
+    // Orthanc behind the token gate, in the app's settings as storage.dicomweb (needs root for ip netns).
+    else if (a === '--dicomweb') opts.dicomweb = true;
     else if (a === '--dir') opts.dir = argv[++i] ?? usage('--dir needs a folder');
     else usage(`unknown option ${a}`);
   }
@@ -66,6 +68,7 @@ try {
     s3: stack.s3Endpoint,
     sts: stack.stsEndpoint,
     buckets: stack.buckets.map((b) => ({ name: b.name, readableBy: b.readableBy })),
+    ...(stack.dicomweb ? { dicomweb: { name: stack.dicomweb.name, root: stack.dicomweb.root, resource: stack.dicomweb.resource, readableBy: stack.users.filter((u) => u.groups.some((g) => g === 'pathology' || g === 'research')).map((u) => u.username) } } : {}),
     users: stack.users.map((u) => ({ username: u.username, password: u.password, groups: u.groups })),
     config: stack.configFile,
   };
