@@ -112,9 +112,13 @@ export class OfflineManager {
 
   // ---- pins -----------------------------------------------------------------------
 
-  list(): PinInfo[] {
+  /**
+   * The pins. `measure` reads each pin's size from the index (a call from the UI); events
+   * do not, so a download's progress never scans the tile index.
+   */
+  list(options: { measure?: boolean } = {}): PinInfo[] {
     const jobs = this.pins.jobs();
-    for (const j of jobs) this.#refreshSize(j);
+    if (options.measure) for (const j of jobs) this.#refreshSize(j);
     const known = new Set(jobs.map((j) => j.uri));
     // Before the first sign-in the jobs are not loaded yet: show what the cache recorded.
     const persisted = this.#started
@@ -258,19 +262,13 @@ export class OfflineManager {
   usage(): CacheUsage {
     const cache = this.#tiles.cache;
     const s = cache.stats();
-    let pinnedBytes = 0;
-    let pinnedSlides = 0;
-    for (const u of cache.slideUsage()) {
-      if (!u.pinned) continue;
-      pinnedBytes += u.bytes;
-      pinnedSlides += 1;
-    }
+    const pinned = cache.pinnedUsage();
     return {
       bytes: s.sizeBytes,
       entries: s.entries,
       budget: s.budgetBytes,
-      pinnedBytes,
-      pinnedSlides,
+      pinnedBytes: pinned.bytes,
+      pinnedSlides: pinned.slides,
       budgetLocked: this.#locked.has(BUDGET_KEY),
       state: s.state,
       ...(s.error ? { error: s.error } : {}),

@@ -163,7 +163,7 @@ export async function createServices(o: ServicesOptions): Promise<Services> {
       onChange: (l) => connectivity.onChange(l),
     },
     pins: {
-      list: () => offline.list(),
+      list: () => offline.list({ measure: true }),
       add: async (uri, minDownsample) => {
         requireSignedIn(auth);
         return offline.add(uri, minDownsample);

@@ -672,6 +672,22 @@ export class TileCache {
     }
   }
 
+  /** Pinned slides and the bytes their tiles take: a scan of the pinned slides' tiles only, through the index. */
+  pinnedUsage(): { slides: number; tiles: number; bytes: number } {
+    if (!this.usable) return { slides: 0, tiles: 0, bytes: 0 };
+    try {
+      this.flush();
+      const slides = (this.#db.prepare('SELECT COUNT(*) AS n FROM slides WHERE pinned = 1').get() as { n: number }).n;
+      const t = this.#db
+        .prepare('SELECT COUNT(t.id) AS n, COALESCE(SUM(t.size), 0) AS bytes FROM slides s JOIN tiles t ON t.slide_id = s.id WHERE s.pinned = 1')
+        .get() as { n: number; bytes: number };
+      return { slides, tiles: t.n, bytes: t.bytes };
+    } catch (err) {
+      this.#onError(err);
+      return { slides: 0, tiles: 0, bytes: 0 };
+    }
+  }
+
   /** Tiles and bytes cached for one slide version (an index range scan, cheap per slide). */
   slideBytes(slideId: number): { tiles: number; bytes: number } {
     if (!this.usable) return { tiles: 0, bytes: 0 };

@@ -3,7 +3,7 @@
  * mount and then from main's events (`connectivity.changed`, `pins.changed`), so every
  * component that uses these hooks shows the same thing without polling.
  */
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import type { CacheUsage, ConnectivityState, PinInfo } from '../../main/api/contract.js';
 import { api } from './api';
 
@@ -42,15 +42,33 @@ export function usePins(): { pins: PinInfo[] | undefined; refresh: () => void } 
   return { pins, refresh };
 }
 
-/** Cache usage, fetched again whenever the pins change (their downloads fill the cache). */
+/** How often a running download may refresh the usage figures (each asks main to sum the pinned tiles). */
+const USAGE_REFRESH_MS = 2000;
+
+/** Cache usage, fetched again when the pins change (their downloads fill the cache), at most every 2 s. */
 export function useCacheUsage(pins: PinInfo[] | undefined): { usage: CacheUsage | undefined; setUsage: (u: CacheUsage) => void; refresh: () => void } {
   const [usage, setUsage] = useState<CacheUsage | undefined>();
+  const last = useRef(0);
+  const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   const refresh = useCallback(() => {
+    last.current = Date.now();
     api.call('cache.usage').then(setUsage, () => undefined);
   }, []);
   useEffect(() => {
-    refresh();
+    if (timer.current) return;
+    const wait = Math.max(0, last.current + USAGE_REFRESH_MS - Date.now());
+    timer.current = setTimeout(() => {
+      timer.current = undefined;
+      refresh();
+    }, wait);
   }, [refresh, pins]);
+  useEffect(
+    () => () => {
+      if (timer.current) clearTimeout(timer.current);
+      timer.current = undefined;
+    },
+    [],
+  );
   return { usage, setUsage, refresh };
 }
 
