@@ -332,6 +332,28 @@ export class OfflineManager {
   }
 
   /**
+   * A pinned slide replaced in storage: the cache dropped the old version's tiles and
+   * job and carried the pin to the new version (TileCache.putSlide), so download that
+   * version now, with the same extent, or it would only be partly available offline.
+   */
+  #repinIfReplaced(openId: string): void {
+    const handle = this.#slides.get(openId);
+    if (handle?.cacheId === undefined) return;
+    const cache = this.#tiles.cache;
+    const record = cache.slideById(handle.cacheId);
+    if (!record?.pinned || cache.pinJobs().some((r) => r.slideId === record.id)) return;
+    const job = this.pins.get(handle.uri);
+    // A job under way has not recorded itself yet; it is already on this version.
+    if (job && job.state !== 'done') return;
+    const spec = minDownsampleOf(record.pinSpec);
+    log.info('a pinned slide changed in storage: downloading the new version', { uri: handle.uri });
+    void (async () => {
+      if (job) await job.cancel();
+      this.add(handle.uri, spec.minDownsample);
+    })().catch((err: unknown) => log.warn('re-pinning the new version failed', { uri: handle.uri, err }));
+  }
+
+  /**
    * Open a slide for the viewer, learning about connectivity on the way. Offline, a slide
    * with no cached tiles (never viewed, or cleared) is refused in words.
    */
@@ -345,6 +367,7 @@ export class OfflineManager {
     }
     if (!opened.offline) {
       this.#connectivity.markOnline();
+      this.#repinIfReplaced(opened.id);
       return opened;
     }
     this.#connectivity.markOffline(new AppError('SOURCE_UNREACHABLE', 'Storage could not be reached when the slide was opened.'));

@@ -15,6 +15,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Browser } from 'playwright-core';
 import type { ApiEventName, ApiEvents, ConnectivityState, PinInfo } from '../../../main/api/contract.js';
 import { createEventBus, createHandlers, dispatch, type ApiHandlers } from '../../../main/api/handlers.js';
@@ -22,6 +23,7 @@ import { createServices, TILE_CACHE_FILE, type Services } from '../../../main/ap
 import { TileCache } from '../../../main/cache/tile-cache.js';
 import { pinTiles } from '../../../main/tiles/pinning.js';
 import { completeLogin, launchChromium } from '../../stack/browser-login.js';
+import { ensureDemoSlide } from '../../stack/demo-slides.js';
 import { startStack, type RunningStack } from '../../stack/stack.js';
 
 const DEMO = 's3://pathology-slides/demo/demo-tissue-a.tif';
@@ -237,6 +239,44 @@ describe('offline manager (services + contract, real stack)', () => {
     // Unpinned again so the offline test below has a slide with nothing cached.
     await app.call('pins.remove', { uri: TEACHING });
     await app.call('cache.clear', {});
+  });
+
+  test('a pinned slide replaced in storage: opening it downloads the new version', async () => {
+    const uri = 's3://pathology-slides/demo/replaced.tif';
+    const s3 = new S3Client({
+      endpoint: stack.minio.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: stack.minio.rootUser, secretAccessKey: stack.minio.rootPassword },
+    });
+    const put = (file: string) =>
+      s3.send(new PutObjectCommand({ Bucket: 'pathology-slides', Key: 'demo/replaced.tif', Body: readFileSync(file), ContentType: 'image/tiff' }));
+    try {
+      await put(ensureDemoSlide({ name: 'demo-tissue-c', width: 2560, height: 2048, seed: 3 }));
+      await app.call('pins.add', { uri, minDownsample: 2 });
+      const first = (await app.waitFor('pins.changed', (pins) => pins.some((p) => p.uri === uri && p.state === 'done'))).find((p) => p.uri === uri)!;
+
+      // Another scan under the same name: a different object (size, etag).
+      await put(ensureDemoSlide({ name: 'demo-tissue-b', width: 3072, height: 4096, seed: 2 }));
+      const opened = await app.call<{ id: string; summary: { levels: { width: number }[] } }>('slides.open', { uri });
+      assert.equal(opened.summary.levels[0]?.width, 3072, 'the new version opened');
+      await app.call('slides.close', { id: opened.id });
+      const second = await app.waitFor('pins.changed', (pins) => pins.some((p) => p.uri === uri && p.state === 'done' && p.total !== first.total));
+      const pin = second.find((p) => p.uri === uri)!;
+      assert.equal(pin.minDownsample, 2, 'same extent as before');
+      const handle = await app.services.tiles.open(uri);
+      try {
+        const keys = pinTiles(handle.descriptor, { minDownsample: 2 });
+        assert.equal(pin.total, keys.length);
+        assert.ok(keys.every((k) => app.services.tiles.isCached(handle, k.level, k.col, k.row, k.plane)), 'every tile of the new version is kept');
+      } finally {
+        await app.services.tiles.closeSlide(handle);
+      }
+      await app.call('pins.remove', { uri });
+      await app.call('cache.clear', {});
+    } finally {
+      s3.destroy();
+    }
   });
 
   test('storage unreachable: the app says offline, lists the pinned slide and serves it from the cache', async () => {
