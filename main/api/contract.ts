@@ -180,6 +180,8 @@ export interface OfflineSlide {
   pinned: boolean;
   minDownsample?: number;
   tiles: number;
+  /** For a pinned slide: where its download stands ('partial' until 'done'). */
+  pinState?: PinInfo['state'];
   bytes: number;
 }
 

@@ -323,6 +323,7 @@ export class OfflineManager {
         name: nameOf(u.uri),
         availability: u.pinned && state === 'done' ? 'full' : 'partial',
         pinned: u.pinned,
+        ...(u.pinned && state && state !== 'cancelled' ? { pinState: state } : {}),
         ...minDownsampleOf(u.pinSpec),
         tiles: u.tiles,
         bytes: u.bytes,

@@ -88,7 +88,7 @@ export function OfflineSlides(props: { state: ConnectivityState; onOpenSlide: (e
                     </span>
                   ) : (
                     <span className="chip chip-warn" data-testid="availability" title="Only the parts viewed or downloaded before are on this computer">
-                      Partial: only parts viewed before
+                      {s.pinned ? `Partial: download ${s.pinState === 'error' ? 'stopped' : s.pinState === 'running' ? 'not finished' : 'paused'}` : 'Partial: only parts viewed before'}
                     </span>
                   )}
                 </td>

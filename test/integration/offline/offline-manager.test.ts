@@ -291,10 +291,10 @@ describe('offline manager (services + contract, real stack)', () => {
     // The probe agrees (nothing answers on MinIO's port any more).
     assert.equal((await app.call<ConnectivityState>('offline.check')).status, 'offline');
 
-    const slides = await app.call<{ uri: string; availability: string; pinned: boolean }[]>('offline.slides');
+    const slides = await app.call<{ uri: string; availability: string; pinned: boolean; pinState?: string }[]>('offline.slides');
     assert.deepEqual(
-      slides.map((s) => [s.uri, s.availability, s.pinned]),
-      [[DEMO, 'full', true]],
+      slides.map((s) => [s.uri, s.availability, s.pinned, s.pinState]),
+      [[DEMO, 'full', true, 'done']],
       'the pinned slide in full; the cleared and unpinned ones hold nothing',
     );
 
