@@ -45,6 +45,11 @@ export interface DicomwebServices {
   listSeries(source: string, study: string, signal?: AbortSignal): Promise<DicomwebSeries[]>;
 }
 
+/** The resource indicators the sign-in must ask for, so the refresh token can later get each archive's token. */
+export function dicomwebResources(settings: Pick<Settings, 'storage'>): string[] {
+  return [...new Set((settings.storage.dicomweb ?? []).flatMap((d) => (d.resource ? [d.resource] : [])))];
+}
+
 function labelOf(s: DicomwebSetting): string {
   return s.label ?? s.name;
 }

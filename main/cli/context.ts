@@ -8,8 +8,9 @@ import { AppError } from '../common/errors.js';
 import { loadSettings, isConfigured, type LoadedSettings, type Settings } from '../config/index.js';
 import { StsWebIdentityProvider } from '../credentials/index.js';
 import { S3Client } from '../sources/s3.js';
-import { resolveReader } from '../sources/resolve.js';
-import type { FetchLike, RangeReader } from '../sources/types.js';
+import { createDicomweb, dicomwebResources, type DicomwebServices } from '../app/dicomweb.js';
+import { resolveReader, resolveSource, sourceKind } from '../sources/resolve.js';
+import type { FetchLike, FrameSource, RangeReader } from '../sources/types.js';
 import { acquireSessionLock } from './session-lock.js';
 
 export interface CliIo {
@@ -31,6 +32,7 @@ export class CliContext {
   #loaded: LoadedSettings | undefined;
   #store: Promise<SecretStore> | undefined;
   #auth: Promise<AuthService> | undefined;
+  #dicomweb: Promise<DicomwebServices> | undefined;
   #credentials: StsWebIdentityProvider | undefined;
   #s3: S3Client | undefined;
   #unlock: (() => Promise<void>) | undefined;
@@ -77,6 +79,8 @@ export class CliContext {
         organisation: s.organisation.name,
         secretStore: await this.secretStore(),
         openBrowser: this.#o.openBrowser,
+        // As the app does: the sign-in asks for every configured archive, so `tile dicomweb://…` works later.
+        resources: dicomwebResources(s),
         ...(this.#o.fetch ? { fetch: this.#o.fetch } : {}),
       });
       await auth.restore();
@@ -124,6 +128,18 @@ export class CliContext {
   async reader(uri: string): Promise<RangeReader> {
     if (/^s3:\/\//i.test(uri)) return resolveReader(uri, { settings: this.settings, s3: await this.s3() });
     return resolveReader(uri, { settings: this.settings, ...(this.#o.fetch ? { fetch: this.#o.fetch } : {}) });
+  }
+
+  /**
+   * What the tile service opens: a reader as above, or for dicomweb://<archive>/… a frame
+   * source whose client sends the signed-in user's token for that archive (the app's own
+   * wiring, main/app/dicomweb.ts).
+   */
+  async source(uri: string): Promise<RangeReader | FrameSource> {
+    if (sourceKind(uri) !== 'dicomweb') return this.reader(uri);
+    this.#dicomweb ??= this.signedIn().then((auth) => createDicomweb({ settings: this.settings, auth, ...(this.#o.fetch ? { fetch: this.#o.fetch } : {}) }));
+    const dicomweb = await this.#dicomweb;
+    return resolveSource(uri, { settings: this.settings, dicomweb: (name) => dicomweb.client(name) });
   }
 
   /** Run at dispose(), last registered first (tile service before its cache). */

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { TileCache } from '../cache/tile-cache.js';
 import { AppError } from '../common/errors.js';
 import { openSlide, readTile, type OpenOptions } from '../formats/open.js';
+import type { EncodedTile } from '../formats/types.js';
 import { parseS3Uri } from '../sources/s3.js';
 import { sourceKind } from '../sources/resolve.js';
 import type { RangeReader } from '../sources/types.js';
@@ -62,6 +63,13 @@ registerCommand({
   usage: 'info <path | s3://bucket/key | https://…>',
   flags: {},
   async run(ctx, args) {
+    const uri = args.positionals[0];
+    if (uri && sourceKind(uri) === 'dicomweb') {
+      // A series is frames, not one file: the tile service opens it (and caches its descriptor).
+      const { service } = await tileService(ctx);
+      ctx.io.out(JSON.stringify((await service.open(uri)).descriptor, null, 2) + '\n');
+      return 0;
+    }
     const { reader, slide } = await open(ctx, args);
     try {
       ctx.io.out(JSON.stringify(slide.descriptor, null, 2) + '\n');
@@ -90,21 +98,32 @@ registerCommand({
     const plane = flagString(args, 'plane') === undefined ? 0 : wholeNumber(flagString(args, 'plane'), 'plane');
     const output = flagString(args, 'output');
     if (!output) throw usageError('Say where to write the tile with -o FILE.');
-    const { reader, slide } = await open(ctx, args);
-    try {
-      const levels = slide.descriptor.levels.length;
-      if (level >= levels) throw new AppError('TILE_OUT_OF_RANGE', `The slide has ${levels} levels (0–${levels - 1}); there is no level ${level}.`);
-      const tile = await readTile(slide, reader, level, col, row, plane);
-      if (!tile) throw new AppError('TILE_EMPTY', `Tile ${col},${row} of level ${level} holds no image data (an empty or sparse tile).`);
-      await writeFile(output, tile.bytes);
-      ctx.io.err(`Wrote ${tile.bytes.length} bytes (${tile.mime}, ${tile.width}×${tile.height}) to ${output}.\n`);
-    } finally {
-      await slide.close();
-      await reader.close();
-    }
+    const tile = sourceKind(args.positionals[0]!) === 'dicomweb' ? await dicomwebTile(ctx, args.positionals[0]!, level, col, row, plane) : await fileTile(ctx, args, level, col, row, plane);
+    if (!tile) throw new AppError('TILE_EMPTY', `Tile ${col},${row} of level ${level} holds no image data (an empty or sparse tile).`);
+    await writeFile(output, tile.bytes);
+    ctx.io.err(`Wrote ${tile.bytes.length} bytes (${tile.mime}, ${tile.width}×${tile.height}) to ${output}.\n`);
     return 0;
   },
 });
+
+/** A tile of a file or object: the slide is parsed here, no cache involved (the tile as stored). */
+async function fileTile(ctx: CliContext, args: ParsedArgs, level: number, col: number, row: number, plane: number): Promise<EncodedTile | null> {
+  const { reader, slide } = await open(ctx, args);
+  try {
+    const levels = slide.descriptor.levels.length;
+    if (level >= levels) throw new AppError('TILE_OUT_OF_RANGE', `The slide has ${levels} levels (0–${levels - 1}); there is no level ${level}.`);
+    return await readTile(slide, reader, level, col, row, plane);
+  } finally {
+    await slide.close();
+    await reader.close();
+  }
+}
+
+/** A tile of a DICOMweb series: frames, read through the tile service (and its cache). */
+async function dicomwebTile(ctx: CliContext, uri: string, level: number, col: number, row: number, plane: number): Promise<EncodedTile | null> {
+  const { service } = await tileService(ctx);
+  return service.getTile(await service.open(uri), level, col, row, plane);
+}
 
 /** The tile service over the app's own cache folder, so `pin` makes slides available offline to the app too. */
 export const CACHE_FILE = 'tiles.db';
@@ -114,7 +133,7 @@ async function tileService(ctx: CliContext): Promise<{ service: TileService; cac
   await mkdir(s.paths.cache, { recursive: true });
   const cache = TileCache.open(join(s.paths.cache, CACHE_FILE), { budgetBytes: s.cache.budgetMiB * 1024 * 1024 });
   ctx.onDispose(() => cache.close());
-  const service = new TileService({ cache, resolve: (uri) => ctx.reader(uri) });
+  const service = new TileService({ cache, resolve: (uri) => ctx.source(uri) });
   ctx.onDispose(() => service.close());
   return { service, cache };
 }
