@@ -15,6 +15,8 @@ import { formatSize } from '../format';
 import { formatMagnification, magnification, scaleBar } from '../viewer/scale';
 import { installTestHook } from '../viewer/test-hook';
 import { createTileSource } from '../viewer/tile-source';
+import { createChannelLayer, type ChannelLayer } from '../viewer/channels-layer';
+import { ChannelPanel } from './ChannelPanel';
 import { ErrorPanel } from './ErrorPanel';
 import { PinControl } from './PinControl';
 
@@ -87,14 +89,6 @@ export function Viewer(props: { entry: StorageEntry; onBack: () => void; onSignI
           <div className="spinner" aria-label="Opening the slide" />
           <p className="muted">Opening {props.entry.name}…</p>
         </div>
-      ) : slide.summary.pixelKind === 'channels' ? (
-        <div className="viewer-message" data-testid="viewer-unsupported">
-          <p>
-            This is a fluorescence slide with {slide.summary.channels.length} channels. Showing fluorescence channels is not available in this
-            version yet.
-          </p>
-          <SlideProperties slide={slide} />
-        </div>
       ) : (
         <SlideView slide={slide} />
       )}
@@ -111,11 +105,14 @@ function SlideView(props: { slide: OpenedSlide }) {
   const [failedTiles, setFailedTiles] = useState(0);
   const [openError, setOpenError] = useState<string | undefined>();
   const [readout, setReadout] = useState<Readout>({ zoom: 0 });
+  // Fluorescence: the channels are composited in the renderer (viewer/channels-layer.ts).
+  const [channelLayer, setChannelLayer] = useState<ChannelLayer | undefined>();
 
   useEffect(() => {
     const element = canvasRef.current;
     if (!element) return;
     preventOsdStyleInjection();
+    const channels = slide.summary.pixelKind === 'channels' ? createChannelLayer(slide) : undefined;
     const viewer = OpenSeadragon({
       element,
       drawer: 'canvas',
@@ -130,8 +127,10 @@ function SlideView(props: { slide: OpenedSlide }) {
       loadTilesWithAjax: false,
       gestureSettingsMouse: { clickToZoom: false, dblClickToZoom: true },
       // A TileSource instance is accepted at run time; the typings list only option objects.
-      tileSources: createTileSource(slide) as unknown as OpenSeadragon.TileSourceOptions,
+      tileSources: (channels?.tileSource ?? createTileSource(slide)) as unknown as OpenSeadragon.TileSourceOptions,
     });
+    const detachChannels = channels?.attach(viewer);
+    setChannelLayer(channels);
     viewerRef.current = viewer;
     seamlessAtRest(viewer);
     const update = (): void => {
@@ -150,6 +149,7 @@ function SlideView(props: { slide: OpenedSlide }) {
     viewer.addHandler('resize', update);
     const removeHook = installTestHook(viewer, slide);
     return () => {
+      detachChannels?.();
       removeHook();
       viewerRef.current = undefined;
       viewer.destroy();
@@ -205,7 +205,7 @@ function SlideView(props: { slide: OpenedSlide }) {
             {formatMagnification(mag)}
           </span>
         </div>
-        <div className="viewer-canvas" data-testid="viewer-canvas" ref={canvasRef} aria-busy={!loaded} />
+        <div className={`viewer-canvas${channelLayer ? ' fluorescence' : ''}`} data-testid="viewer-canvas" ref={canvasRef} aria-busy={!loaded} />
         <div className="scale-bar" data-testid="scale-bar" aria-label="Scale bar">
           {bar ? (
             <>
@@ -238,6 +238,7 @@ function SlideView(props: { slide: OpenedSlide }) {
         <div className="viewer-navigator-frame" data-testid="viewer-navigator" aria-label="Overview">
           <div id={NAVIGATOR_ID} className="viewer-navigator" />
         </div>
+        {channelLayer ? <ChannelPanel layer={channelLayer} slide={slide} /> : null}
         <SlideProperties slide={slide} />
       </aside>
     </div>
