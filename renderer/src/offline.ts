@@ -7,6 +7,8 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import type { CacheUsage, ConnectivityState, PinInfo } from '../../main/api/contract.js';
 import { api } from './api';
 
+export { pinExtentText, pinPercent, pinStateText } from './offline-format';
+
 export function useConnectivity(): ConnectivityState | undefined {
   const [state, setState] = useState<ConnectivityState | undefined>();
   useEffect(() => {
@@ -70,34 +72,4 @@ export function useCacheUsage(pins: PinInfo[] | undefined): { usage: CacheUsage 
     [],
   );
   return { usage, setUsage, refresh };
-}
-
-export function pinPercent(p: PinInfo): number {
-  if (p.state === 'done') return 100;
-  if (p.total <= 0) return 0;
-  return Math.min(100, Math.floor((p.done / p.total) * 100));
-}
-
-export function pinStateText(p: PinInfo): string {
-  switch (p.state) {
-    case 'done':
-      return 'Available offline';
-    case 'running':
-      return p.total > 0 ? `Downloading… ${pinPercent(p)} %` : 'Preparing…';
-    case 'paused':
-      return `Paused at ${pinPercent(p)} %`;
-    case 'error':
-      return `Stopped at ${pinPercent(p)} %: ${p.error?.message ?? 'an error occurred'}`;
-  }
-}
-
-/** "down to 10×" when the levels kept stop short of full resolution. */
-export function pinExtentText(minDownsample: number | undefined, objectivePower?: number): string {
-  if (!minDownsample || minDownsample <= 1) return 'full resolution';
-  if (objectivePower) return `down to ${formatMag(objectivePower / minDownsample)}`;
-  return `down to 1/${Number(minDownsample.toPrecision(3))} of full resolution`;
-}
-
-function formatMag(m: number): string {
-  return `${m >= 10 ? Math.round(m) : Number(m.toPrecision(2))}×`;
 }

@@ -9,35 +9,8 @@ import type { ApiError, OpenedSlide, PinInfo } from '../../../main/api/contract.
 import { api, asApiError } from '../api';
 import { formatSize } from '../format';
 import { pinExtentText, pinPercent, pinStateText, usePins } from '../offline';
-import { formatMagnification, magnification } from '../viewer/scale';
-
-interface Extent {
-  minDownsample: number;
-  label: string;
-}
-
-/** One choice per distinct level, finest first; labelled by magnification when the slide gives its pixel size. */
-export function extentChoices(slide: OpenedSlide): Extent[] {
-  const s = slide.summary;
-  const seen = new Set<number>();
-  const out: Extent[] = [];
-  const sorted = [...s.levels].sort((a, b) => a.downsample - b.downsample);
-  for (const [i, l] of sorted.entries()) {
-    const key = Number(l.downsample.toPrecision(3));
-    if (seen.has(key)) continue;
-    seen.add(key);
-    const mag = magnification(s.mpp?.x, s.objectivePower, 1 / l.downsample);
-    const size = `${l.width.toLocaleString('en')} × ${l.height.toLocaleString('en')} px`;
-    const label =
-      i === 0
-        ? `Whole slide at full resolution${mag ? ` (${formatMagnification(mag)})` : ''}`
-        : mag
-          ? `Down to ${formatMagnification(mag)} (${size})`
-          : `Down to ${size}`;
-    out.push({ minDownsample: i === 0 ? 1 : l.downsample, label });
-  }
-  return out;
-}
+import { extentChoices } from '../offline-format';
+import { magnification } from '../viewer/scale';
 
 export function PinControl(props: { slide: OpenedSlide }) {
   const { slide } = props;
