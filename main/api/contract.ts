@@ -73,6 +73,8 @@ export interface AppInfo {
   host: 'electron' | 'headless';
   /** Settings keys locked by IT policy. */
   lockedSettings: string[];
+  /** The host can show the system's file dialog ("Open local slide…"). */
+  fileDialog: boolean;
 }
 
 /** One pyramid level as the viewer needs it (level 0 = full resolution). */
@@ -178,10 +180,10 @@ export interface OfflineSlide {
   /** 'full': pinned and downloaded (down to minDownsample); 'partial': only what was viewed or downloaded so far. */
   availability: 'full' | 'partial';
   pinned: boolean;
-  minDownsample?: number;
-  tiles: number;
   /** For a pinned slide: where its download stands ('partial' until 'done'). */
   pinState?: PinInfo['state'];
+  minDownsample?: number;
+  tiles: number;
   bytes: number;
 }
 
@@ -253,6 +255,17 @@ export interface ApiCalls {
   /** Open a slide in storage (s3://…); its tiles are then served at tileUrlTemplate. */
   'slides.open': { params: { uri: string }; result: OpenedSlide };
   'slides.close': { params: { id: string }; result: void };
+  /**
+   * The tiles the viewer is loading now ([level, col, row], levels as in summary.levels),
+   * replacing the previous hint for this slide: main reads them all at once instead of as
+   * the browser's few connections ask. Answers how many reads it started.
+   */
+  'slides.want': { params: { id: string; tiles: [number, number, number][]; plane?: number }; result: number };
+  /**
+   * "Open local slide…": main shows the system's file dialog; the chosen file may then be
+   * opened with slides.open by the returned entry's file:// uri. null when cancelled.
+   */
+  'slides.pickLocal': { params: void; result: StorageEntry | null };
   'cache.stats': { params: void; result: CacheStatsInfo };
   'cache.usage': { params: void; result: CacheUsage };
   /** Pinned slides are kept unless includePinned (which also cancels their downloads). */

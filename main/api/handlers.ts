@@ -49,6 +49,8 @@ export interface ApiServices {
   slides: {
     open(uri: string): Promise<OpenedSlide>;
     close(id: string): Promise<void>;
+    pickLocal(): Promise<StorageEntry | null>;
+    want(id: string, tiles: [number, number, number][], plane: number): number;
   };
   cacheStats(): CacheStatsInfo;
   cache: {
@@ -94,6 +96,8 @@ export function createHandlers(s: ApiServices): ApiHandlers {
     'storage.list': (p) => s.storage.list(requireString(p?.uri, 'uri'), optionalString(p?.continuation, 'continuation')),
     'slides.open': (p) => s.slides.open(requireString(p?.uri, 'uri')),
     'slides.close': (p) => s.slides.close(requireString(p?.id, 'id')),
+    'slides.want': async (p) => s.slides.want(requireString(p?.id, 'id'), requireTiles(p?.tiles), p?.plane === undefined ? 0 : requireIndex(p.plane, 'plane')),
+    'slides.pickLocal': () => s.slides.pickLocal(),
     'cache.stats': async () => s.cacheStats(),
     'cache.usage': async () => s.cache.usage(),
     'cache.clear': (p) => s.cache.clear(optionalBoolean(p?.includePinned, 'includePinned') ?? false),
@@ -116,6 +120,18 @@ export function createHandlers(s: ApiServices): ApiHandlers {
 function requireString(v: unknown, name: string): string {
   if (typeof v !== 'string' || v === '') throw badParams(`"${name}" must be a non-empty string`);
   return v;
+}
+function requireIndex(v: unknown, name: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 1e7) throw badParams(`"${name}" must be a whole number`);
+  return v;
+}
+/** Tile hints: at most a screenful's worth of [level, col, row] triples. */
+function requireTiles(v: unknown): [number, number, number][] {
+  if (!Array.isArray(v) || v.length > 2048) throw badParams('"tiles" must be a list of at most 2048 [level, col, row]');
+  return v.map((t) => {
+    if (!Array.isArray(t) || t.length !== 3) throw badParams('each tile must be [level, col, row]');
+    return [requireIndex(t[0], 'level'), requireIndex(t[1], 'col'), requireIndex(t[2], 'row')] as [number, number, number];
+  });
 }
 function optionalString(v: unknown, name: string): string | undefined {
   if (v === undefined || v === null) return undefined;

@@ -11,10 +11,11 @@
  * and collaborators along and exposes the result in the shape the API handlers need.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { AppInfo, CredentialsInfo, StorageEntry, StorageListing } from '../api/contract.js';
 import type { ApiServices } from '../api/handlers.js';
 import type { RequestHandler } from '../api/app-protocol.js';
+import { createAssociatedRoute, isAssociatedPath } from '../api/associated-route.js';
 import { createTileRoute } from '../api/tile-route.js';
 import { TileCache } from '../cache/tile-cache.js';
 import { AuthService, createSecretStore, type SecretStore } from '../auth/index.js';
@@ -23,8 +24,8 @@ import { logger } from '../common/log.js';
 import { loadSettings, type LoadedSettings, type Settings } from '../config/index.js';
 import { resolveSource } from '../sources/resolve.js';
 import type { FetchLike } from '../sources/types.js';
-import { TileService } from '../tiles/service.js';
-import { createDicomweb, DEFAULT_PAGE_SIZE } from './dicomweb.js';
+import { TileService, type SlideHandle } from '../tiles/service.js';
+import { createDicomweb, DEFAULT_PAGE_SIZE, dicomwebResources } from './dicomweb.js';
 import { Connectivity, endpointProbe, storageEndpoints, watchTileRoute } from './offline.js';
 import { BUDGET_KEY, OfflineManager } from './pins.js';
 import { OpenSlides } from './slides.js';
@@ -50,6 +51,11 @@ export interface ServicesOptions {
   demo?: boolean;
   /** Opens a URL in the system browser (sign-in, sign-out page). */
   openBrowser: (url: string) => Promise<void>;
+  /**
+   * The system's "open file" dialog, for "Open local slide…": the chosen path, or undefined
+   * when cancelled. The Electron shell passes its dialog; tests play the user choosing.
+   */
+  pickFile?: () => Promise<string | undefined>;
   /** The Electron shell passes a safeStorage-backed store; others get keyring-or-file. */
   secretStore?: SecretStore;
   fetch?: FetchLike;
@@ -100,7 +106,7 @@ export async function createServices(o: ServicesOptions): Promise<Services> {
     openBrowser: o.openBrowser,
     ...(o.fetch ? { fetch: o.fetch } : {}),
     // The sign-in covers every archive that wants its own token (RFC 8707).
-    resources: [...new Set((settings.storage.dicomweb ?? []).flatMap((d) => (d.resource ? [d.resource] : [])))],
+    resources: dicomwebResources(settings),
   });
   // One client per archive; each asks auth for the current user's token at every request.
   const dicomweb = createDicomweb({ settings, auth, ...(o.fetch ? { fetch: o.fetch } : {}) });
@@ -119,7 +125,10 @@ export async function createServices(o: ServicesOptions): Promise<Services> {
     locked: loaded.locked,
     saveBudget: (mib) => saveUserSetting(settings.paths.data, BUDGET_KEY, mib),
   });
-  const tileRoute = createTileRoute({ tiles, slide: (id) => (auth.state().status === 'signed-in' ? slides.get(id) : undefined) });
+  const openSlide = (id: string): SlideHandle | undefined => (auth.state().status === 'signed-in' ? slides.get(id) : undefined);
+  const tileImages = createTileRoute({ tiles, slide: openSlide });
+  const associatedImages = createAssociatedRoute({ tiles, slide: openSlide });
+  const tileRoute: RequestHandler = (request) => (isAssociatedPath(new URL(request.url).pathname) ? associatedImages(request) : tileImages(request));
 
   const api: ApiServices = {
     appInfo: () => ({
@@ -128,6 +137,7 @@ export async function createServices(o: ServicesOptions): Promise<Services> {
       demo: o.demo ?? false,
       host: o.host,
       lockedSettings: [...loaded.locked].sort(),
+      fileDialog: Boolean(o.pickFile),
     }),
     auth,
     credentialsInfo: (): Promise<CredentialsInfo | null> =>
@@ -149,6 +159,19 @@ export async function createServices(o: ServicesOptions): Promise<Services> {
         return offline.open(uri);
       },
       close: (id: string) => slides.close(id),
+      // Signed out: the slides are closing; a late hint must not read with the next user's credentials.
+      want: (id, tiles, plane) => (auth.state().status === 'signed-in' ? slides.want(id, tiles.map(([level, col, row]) => ({ level, col, row, plane }))) : 0),
+      pickLocal: async (): Promise<StorageEntry | null> => {
+        requireSignedIn(auth);
+        if (!o.pickFile) {
+          throw new AppError('APP_NO_FILE_DIALOG', 'Opening a slide from this computer needs the desktop app.', {
+            hint: 'This window is the headless host, which has no file dialog: start the app with npm start, or put the slide in storage.',
+          });
+        }
+        const path = await o.pickFile();
+        if (!path) return null;
+        return { kind: 'file', name: basename(path), uri: slides.allowLocal(path), slide: true };
+      },
     },
     cacheStats: () => slides.cacheStats(),
     cache: {

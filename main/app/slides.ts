@@ -9,7 +9,7 @@
  * A local file opens only after the user chose it in main's own file dialog
  * (`allowLocal`), never by a path the page names: a compromised page cannot read the disk.
  *
- * Error codes: SLIDE_NOT_OPEN, SLIDE_BAD_ADDRESS.
+ * Error codes: SLIDE_NOT_OPEN, SLIDE_BAD_ADDRESS, SLIDE_LOCAL_NOT_CHOSEN.
  */
 import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
@@ -19,6 +19,7 @@ import { logger } from '../common/log.js';
 import { isDicomwebUri, parseDicomwebUri } from '../sources/dicomweb/address.js';
 import type { SlideDescriptor } from '../formats/types.js';
 import type { SlideHandle, TileService } from '../tiles/service.js';
+import { TileHints, type TileHint } from './tile-hints.js';
 
 const log = logger('slides');
 
@@ -28,11 +29,13 @@ export const TILE_PATH = '/tiles/';
 export class OpenSlides {
   readonly tiles: TileService;
   #open = new Map<string, SlideHandle>();
+  readonly #hints: TileHints;
   /** file:// addresses the user picked in this session. */
   #local = new Set<string>();
 
   constructor(tiles: TileService) {
     this.tiles = tiles;
+    this.#hints = new TileHints(tiles);
   }
 
   /** A file the user chose in main's file dialog: from now on it may be opened by its file:// address. */
@@ -79,14 +82,23 @@ export class OpenSlides {
     return this.#open.get(id);
   }
 
+  /** The tiles the viewer is loading now (main/app/tile-hints.ts). A hint for a slide no longer open is ignored. */
+  want(id: string, tiles: readonly TileHint[]): number {
+    const handle = this.#open.get(id);
+    return handle ? this.#hints.want(id, handle, tiles) : 0;
+  }
+
   async close(id: string): Promise<void> {
     const handle = this.#open.get(id);
     if (!handle) return;
+    this.#hints.forget(id);
     this.#open.delete(id);
     await this.tiles.closeSlide(handle);
   }
 
   async closeAll(): Promise<void> {
+    // Called on sign-out and user change: the next user picks their own files.
+    this.#local.clear();
     const ids = [...this.#open.keys()];
     await Promise.all(ids.map((id) => this.close(id)));
   }

@@ -27,6 +27,7 @@
 import { AppError, isAppError, toAppError } from '../common/errors.js';
 import type { FrameData, FrameSource } from '../sources/types.js';
 import type { Priority } from './scheduler.js';
+import { ObjectIds, Pools, type Pool as PoolOf } from './pools.js';
 
 const RANK: Record<Priority, number> = { visible: 0, prefetch: 1, pinning: 2 };
 
@@ -95,19 +96,13 @@ interface Batch {
   controller: AbortController;
 }
 
-interface Pool {
-  name: string;
-  limit: number;
-  active: number;
-  queue: Set<Want>;
-}
+type Pool = PoolOf<Want>;
 
 export class FrameScheduler {
   #opts: Required<Omit<FrameSchedulerOptions, 'parallelFor'>> & Pick<FrameSchedulerOptions, 'parallelFor'>;
-  #pools = new Map<string, Pool>();
+  #pools: Pools<Want>;
   #wants = new Map<string, Want>();
-  #sourceIds = new WeakMap<FrameSource, number>();
-  #nextSource = 1;
+  #sourceIds = new ObjectIds<FrameSource>();
   #seq = 0;
   #tick: NodeJS.Immediate | NodeJS.Timeout | undefined;
   #stats = {
@@ -125,6 +120,7 @@ export class FrameScheduler {
       batchDelayMs: options.batchDelayMs ?? 4,
       retryAlone: options.retryAlone ?? ((err) => /(^|_)(NOT_FOUND|BAD_RESPONSE|REQUEST_FAILED)$/.test(err.code)),
     };
+    this.#pools = new Pools<Want>((name) => this.#opts.parallelFor?.(name) ?? this.#opts.maxParallelPerPool);
   }
 
   /** One frame (1-based) of one group (instance) of `source`. */
@@ -166,31 +162,15 @@ export class FrameScheduler {
   }
 
   stats(): FrameSchedulerStats {
-    let queued = 0;
-    let inFlight = 0;
-    for (const p of this.#pools.values()) {
-      queued += p.queue.size;
-      inFlight += p.active;
-    }
-    return { ...this.#stats, queued, inFlight };
+    return { ...this.#stats, ...this.#pools.counts() };
   }
 
   #sourceId(source: FrameSource): number {
-    let id = this.#sourceIds.get(source);
-    if (id === undefined) {
-      id = this.#nextSource++;
-      this.#sourceIds.set(source, id);
-    }
-    return id;
+    return this.#sourceIds.of(source);
   }
 
   #pool(name: string): Pool {
-    let pool = this.#pools.get(name);
-    if (!pool) {
-      pool = { name, limit: Math.max(1, this.#opts.parallelFor?.(name) ?? this.#opts.maxParallelPerPool), active: 0, queue: new Set() };
-      this.#pools.set(name, pool);
-    }
-    return pool;
+    return this.#pools.get(name);
   }
 
   #dropWaiter(want: Want, waiter: Waiter, reason: AppError): void {

@@ -22,6 +22,7 @@
  */
 import { AppError, toAppError } from '../common/errors.js';
 import type { ByteRange, RangeReader } from '../sources/types.js';
+import { ObjectIds, Pools, type Pool } from './pools.js';
 
 export type Priority = 'visible' | 'prefetch' | 'pinning';
 const RANK: Record<Priority, number> = { visible: 0, prefetch: 1, pinning: 2 };
@@ -88,19 +89,13 @@ interface Fetch {
   length: number;
 }
 
-interface Host {
-  name: string;
-  limit: number;
-  active: number;
-  queue: Set<Want>;
-}
+type Host = Pool<Want>;
 
 export class RangeScheduler {
   #opts: Required<Omit<SchedulerOptions, 'parallelFor'>> & Pick<SchedulerOptions, 'parallelFor'>;
-  #hosts = new Map<string, Host>();
+  #hosts: Pools<Want>;
   #wants = new Map<string, Want>();
-  #readerIds = new WeakMap<RangeReader, number>();
-  #nextReader = 1;
+  #readerIds = new ObjectIds<RangeReader>();
   #seq = 0;
   #tick: NodeJS.Immediate | NodeJS.Timeout | undefined;
   #stats = { requests: 0, bytesFetched: 0, rangesRequested: 0, rangesCoalesced: 0, rangesDeduplicated: 0, cancelledQueued: 0, abortedInFlight: 0, failed: 0 };
@@ -114,6 +109,7 @@ export class RangeScheduler {
       batchDelayMs: options.batchDelayMs ?? 0,
       hostOf: options.hostOf ?? defaultHost,
     };
+    this.#hosts = new Pools<Want>((name) => this.#opts.parallelFor?.(name) ?? this.#opts.maxParallelPerHost);
   }
 
   /** Read `ranges` of `reader`; buffers come back in request order (shorter past the end of the object). */
@@ -155,32 +151,15 @@ export class RangeScheduler {
   }
 
   stats(): SchedulerStats {
-    let queued = 0;
-    let inFlight = 0;
-    for (const h of this.#hosts.values()) {
-      queued += h.queue.size;
-      inFlight += h.active;
-    }
-    return { ...this.#stats, queued, inFlight };
+    return { ...this.#stats, ...this.#hosts.counts() };
   }
 
   #readerId(reader: RangeReader): number {
-    let id = this.#readerIds.get(reader);
-    if (id === undefined) {
-      id = this.#nextReader++;
-      this.#readerIds.set(reader, id);
-    }
-    return id;
+    return this.#readerIds.of(reader);
   }
 
   #host(reader: RangeReader): Host {
-    const name = this.#opts.hostOf(reader);
-    let host = this.#hosts.get(name);
-    if (!host) {
-      host = { name, limit: Math.max(1, this.#opts.parallelFor?.(name) ?? this.#opts.maxParallelPerHost), active: 0, queue: new Set() };
-      this.#hosts.set(name, host);
-    }
-    return host;
+    return this.#hosts.get(this.#opts.hostOf(reader));
   }
 
   #dropWaiter(want: Want, waiter: Waiter, reason: AppError): void {

@@ -4,12 +4,17 @@ import { api, asApiError } from './api';
 import { ErrorPanel } from './components/ErrorPanel';
 import { Header } from './components/Header';
 import { OfflineManager } from './components/OfflineManager';
+import { RecentSlides } from './components/RecentSlides';
 import { SignIn } from './components/SignIn';
 import { StorageBrowser } from './components/StorageBrowser';
 import { Waiting } from './components/Waiting';
+import type { Pane } from './components/Workspace';
+import { readRecent, rememberRecent, type RecentSlide } from './recent';
 
 // OpenSeadragon is most of the bundle: loaded when a slide is first opened, not at start.
-const Viewer = lazy(() => import('./components/Viewer').then((m) => ({ default: m.Viewer })));
+const Workspace = lazy(() => import('./components/Workspace').then((m) => ({ default: m.Workspace })));
+
+let nextPaneKey = 1;
 
 export function App() {
   const [info, setInfo] = useState<AppInfo | undefined>();
@@ -17,11 +22,12 @@ export function App() {
   const [credentials, setCredentials] = useState<CredentialsInfo | null>(null);
   const [fatal, setFatal] = useState<ApiError | undefined>();
   const [busy, setBusy] = useState(false);
-  // The slide on screen, and the folder to return to from it.
-  const [viewing, setViewing] = useState<StorageEntry | undefined>();
+  // The slides on screen (one, or several side by side), and the folder to return to.
+  const [panes, setPanes] = useState<Pane[]>([]);
   const [folder, setFolder] = useState<string | undefined>();
   // The offline manager screen, over the browser or the slides (which stay open behind it).
   const [managing, setManaging] = useState(false);
+  const [recent, setRecent] = useState<RecentSlide[]>([]);
 
   useEffect(() => {
     const off = api.on('auth.changed', setAuth);
@@ -37,9 +43,10 @@ export function App() {
   const signedIn = auth?.status === 'signed-in';
   useEffect(() => {
     // A new sign-in starts at the storage list, never in the previous user's slide.
-    setViewing(undefined);
+    setPanes([]);
     setManaging(false);
     setFolder(undefined);
+    setRecent(signedIn && auth?.user ? readRecent(auth.user.sub) : []);
     if (!signedIn) {
       setCredentials(null);
       return;
@@ -79,6 +86,13 @@ export function App() {
     );
   }
   const org = info.organisation;
+  const user = auth.user?.sub;
+  const openSlide = (entry: StorageEntry, beside: boolean): void => {
+    if (user) setRecent(rememberRecent(user, entry));
+    const pane = { key: nextPaneKey++, entry };
+    if (!beside) setFolder(entry.uri.slice(0, entry.uri.lastIndexOf('/') + 1));
+    setPanes((current) => (beside ? [...current, pane] : [pane]));
+  };
   if (auth.status === 'signing-in') return <Waiting organisation={org} authorizationUrl={auth.authorizationUrl} onCancel={cancel} />;
   if (auth.status === 'signed-out') return <SignIn organisation={org} state={auth} demo={info.demo} onSignIn={signIn} />;
   return (
@@ -96,11 +110,10 @@ export function App() {
           onClose={() => setManaging(false)}
           onOpenSlide={(entry) => {
             setManaging(false);
-            setFolder(entry.uri.slice(0, entry.uri.lastIndexOf('/') + 1));
-            setViewing(entry);
+            openSlide(entry, false);
           }}
         />
-      ) : viewing ? (
+      ) : panes.length ? (
         <Suspense
           fallback={
             <main className="viewer" data-testid="viewer-opening">
@@ -108,19 +121,26 @@ export function App() {
             </main>
           }
         >
-          <Viewer key={viewing.uri} entry={viewing} onBack={() => setViewing(undefined)} onSignIn={signIn} />
+          <Workspace
+            panes={panes}
+            onAdd={(entry) => openSlide(entry, true)}
+            onClose={(key) => setPanes((current) => current.filter((p) => p.key !== key))}
+            onBack={() => setPanes([])}
+            onSignIn={signIn}
+            {...(folder === undefined ? {} : { folder })}
+          />
         </Suspense>
       ) : (
-        <StorageBrowser
-          onManageOffline={() => setManaging(true)}
-          key={auth.user?.sub}
-          onSignIn={signIn}
-          {...(folder === undefined ? {} : { initialUri: folder })}
-          onOpenSlide={(entry) => {
-            setFolder(entry.uri.slice(0, entry.uri.lastIndexOf('/') + 1));
-            setViewing(entry);
-          }}
-        />
+        <>
+          <RecentSlides slides={recent} fileDialog={info.fileDialog} onOpen={(entry) => openSlide(entry, false)} onSignIn={signIn} />
+          <StorageBrowser
+            onManageOffline={() => setManaging(true)}
+            key={auth.user?.sub}
+            onSignIn={signIn}
+            {...(folder === undefined ? {} : { initialUri: folder })}
+            onOpenSlide={(entry) => openSlide(entry, false)}
+          />
+        </>
       )}
     </div>
   );

@@ -13,10 +13,14 @@ import type { ApiError, OpenedSlide, StorageEntry } from '../../../main/api/cont
 import { api, asApiError } from '../api';
 import { formatSize } from '../format';
 import { formatMagnification, magnification, scaleBar } from '../viewer/scale';
+import { applyDelta, deltaOf, normaliseDegrees, USER_MOVE_EVENT, type PhysicalView, type ViewSync } from '../viewer/sync';
 import { installTestHook } from '../viewer/test-hook';
+import { diagnoseTile } from '../viewer/tile-failure';
+import { installTileHints } from '../viewer/tile-hints';
 import { createTileSource } from '../viewer/tile-source';
 import { createChannelLayer, type ChannelLayer } from '../viewer/channels-layer';
 import { ChannelPanel } from './ChannelPanel';
+import { AssociatedImages } from './AssociatedImages';
 import { ErrorPanel } from './ErrorPanel';
 import { PinControl } from './PinControl';
 
@@ -41,7 +45,33 @@ interface Readout {
   zoom: number;
 }
 
-export function Viewer(props: { entry: StorageEntry; onBack: () => void; onSignIn: () => void }) {
+/** What the workspace (keyboard shortcuts, toolbar) can ask of a pane. */
+export interface PaneControls {
+  zoomBy(factor: number): void;
+  home(): void;
+  rotate(degrees: number): void;
+  /** Zoom to a magnification (5, 10, 20, 40); false when the slide cannot say its magnification. */
+  magnify(target: number): boolean;
+  pan(dx: number, dy: number): void;
+}
+
+export interface ViewerProps {
+  entry: StorageEntry;
+  onSignIn: () => void;
+  /** Position among the slides side by side (0 = first). */
+  pane?: number;
+  /** Shared with the other panes when navigation is synchronised. */
+  sync?: ViewSync;
+  /** Close this pane (only offered when several slides are side by side). */
+  onClose?: () => void;
+  /** The pane keyboard shortcuts act on. */
+  active?: boolean;
+  onActivate?: () => void;
+  /** The pane's controls, for the workspace's keyboard shortcuts; undefined when it closes. */
+  register?: (controls: PaneControls | undefined) => void;
+}
+
+export function Viewer(props: ViewerProps) {
   const uri = props.entry.uri;
   const [slide, setSlide] = useState<OpenedSlide | undefined>();
   const [error, setError] = useState<ApiError | undefined>();
@@ -68,17 +98,27 @@ export function Viewer(props: { entry: StorageEntry; onBack: () => void; onSignI
     };
   }, [uri, attempt]);
 
+  const pane = props.pane ?? 0;
   return (
-    <main className="viewer" data-testid="viewer" data-uri={uri}>
+    <section
+      className={`viewer-pane${props.active ? ' active' : ''}`}
+      data-testid="viewer"
+      data-pane={pane}
+      data-uri={uri}
+      onPointerDownCapture={props.onActivate}
+      onFocusCapture={props.onActivate}
+    >
       <div className="viewer-toolbar">
-        <button className="btn" data-testid="viewer-back" onClick={props.onBack}>
-          ← Back to storage
-        </button>
         <h1 className="viewer-title" title={uri} data-testid="viewer-title">
           {props.entry.name}
         </h1>
         {slide?.offline ? <span className="chip" data-testid="viewer-offline">Offline copy</span> : null}
         {slide ? <PinControl slide={slide} /> : null}
+        {props.onClose ? (
+          <button className="btn btn-quiet" data-testid="viewer-close" aria-label={`Close ${props.entry.name}`} title="Close this slide" onClick={props.onClose}>
+            ✕
+          </button>
+        ) : null}
       </div>
       {error ? (
         <div className="viewer-message">
@@ -90,21 +130,31 @@ export function Viewer(props: { entry: StorageEntry; onBack: () => void; onSignI
           <p className="muted">Opening {props.entry.name}…</p>
         </div>
       ) : (
-        <SlideView slide={slide} />
+        <SlideView
+          slide={slide}
+          pane={pane}
+          onSignIn={props.onSignIn}
+          {...(props.sync ? { sync: props.sync } : {})}
+          {...(props.register ? { register: props.register } : {})}
+        />
       )}
-    </main>
+    </section>
   );
 }
 
-function SlideView(props: { slide: OpenedSlide }) {
-  const { slide } = props;
+function SlideView(props: { slide: OpenedSlide; pane: number; sync?: ViewSync; register?: (controls: PaneControls | undefined) => void; onSignIn?: () => void }) {
+  const { slide, pane, sync, register } = props;
+  const navigatorId = `${NAVIGATOR_ID}-${pane}`;
   const canvasRef = useRef<HTMLDivElement>(null);
   const barRef = useRef<HTMLDivElement>(null);
   const viewerRef = useRef<OpenSeadragon.Viewer | undefined>(undefined);
   const [loaded, setLoaded] = useState(false);
   const [failedTiles, setFailedTiles] = useState(0);
+  // Why tiles fail, in words (viewer/tile-failure.ts); asked once per run of failures.
+  const [tileError, setTileError] = useState<ApiError | undefined>();
   const [openError, setOpenError] = useState<string | undefined>();
   const [readout, setReadout] = useState<Readout>({ zoom: 0 });
+  const [rotation, setRotation] = useState(0);
   // Fluorescence: the channels are composited in the renderer (viewer/channels-layer.ts).
   const [channelLayer, setChannelLayer] = useState<ChannelLayer | undefined>();
 
@@ -118,7 +168,7 @@ function SlideView(props: { slide: OpenedSlide }) {
       drawer: 'canvas',
       showNavigationControl: false,
       showNavigator: true,
-      navigatorId: NAVIGATOR_ID,
+      navigatorId,
       blendTime: 0,
       animationTime: 0.4,
       maxZoomPixelRatio: 2,
@@ -126,6 +176,13 @@ function SlideView(props: { slide: OpenedSlide }) {
       crossOriginPolicy: false,
       loadTilesWithAjax: false,
       gestureSettingsMouse: { clickToZoom: false, dblClickToZoom: true },
+      // OSD starts one tile per frame by default (ten on the first): a 54-tile view would
+      // trickle out over half a second. Main schedules and merges; let it see the view at once.
+      maxTilesPerFrame: 16,
+      // On a slow link the bytes go to the level the screen needs: what is already loaded
+      // (the overview, at least) stands in meanwhile, instead of fetching every level in
+      // between just to show it blurred for a moment.
+      immediateRender: true,
       // A TileSource instance is accepted at run time; the typings list only option objects.
       tileSources: (channels?.tileSource ?? createTileSource(slide)) as unknown as OpenSeadragon.TileSourceOptions,
     });
@@ -144,16 +201,30 @@ function SlideView(props: { slide: OpenedSlide }) {
       update();
     });
     viewer.addHandler('open-failed', (e) => setOpenError(e.message));
-    viewer.addHandler('tile-load-failed', () => setFailedTiles((n) => n + 1));
+    let diagnosing = false;
+    viewer.addHandler('tile-load-failed', (e) => {
+      setFailedTiles((n) => n + 1);
+      if (diagnosing) return;
+      diagnosing = true;
+      void diagnoseTile(e.tile.getUrl()).then((why) => setTileError(why));
+    });
+
     viewer.addHandler('animation', update);
     viewer.addHandler('resize', update);
-    const removeHook = installTestHook(viewer, slide);
+    viewer.addHandler('rotate', (e) => setRotation(normaliseDegrees(e.degrees)));
+    const leaveSync = sync ? followSync(viewer, slide, pane, sync) : undefined;
+    const removeHook = installTestHook(viewer, slide, pane);
+    // Fluorescence planes are fetched by the channel layer itself, several per tile.
+    const removeHints = channels ? undefined : installTileHints(viewer, slide);
     return () => {
       detachChannels?.();
+      leaveSync?.();
       removeHook();
+      removeHints?.();
       viewerRef.current = undefined;
       viewer.destroy();
     };
+    // The sync and the pane number are fixed for a pane's life (the workspace keys panes by slide).
   }, [slide]);
 
   const mpp = slide.summary.mpp?.x;
@@ -176,10 +247,46 @@ function SlideView(props: { slide: OpenedSlide }) {
     },
     [mpp, slide],
   );
+  const userMove = (): void => {
+    viewerRef.current?.raiseEvent(USER_MOVE_EVENT);
+  };
   const zoomBy = (f: number): void => {
+    userMove();
     viewerRef.current?.viewport.zoomBy(f);
     viewerRef.current?.viewport.applyConstraints();
   };
+  const rotate = (degrees: number): void => {
+    // By, not to: from 0°, turning back by 90° goes the short way to 270°, not round through 180°.
+    viewerRef.current?.viewport.rotateBy(degrees);
+  };
+
+  useEffect(() => {
+    if (!register) return;
+    register({
+      zoomBy,
+      home: () => {
+        userMove();
+        viewerRef.current?.viewport.goHome();
+      },
+      rotate,
+      magnify: (target) => {
+        if (!maxMag || target > maxMag * 1.05) return false;
+        userMove();
+        zoomToMagnification(target);
+        return true;
+      },
+      pan: (dx, dy) => {
+        const viewport = viewerRef.current?.viewport;
+        if (!viewport) return;
+        // A fraction of the screen, whatever the zoom: as a microscope stage moves under the eyepiece.
+        userMove();
+        const b = viewport.getBounds();
+        viewport.panBy(new OpenSeadragon.Point(b.width * dx, b.height * dy));
+        viewport.applyConstraints();
+      },
+    });
+    return () => register(undefined);
+  });
 
   return (
     <div className="viewer-body">
@@ -191,12 +298,30 @@ function SlideView(props: { slide: OpenedSlide }) {
           <button className="btn" data-testid="zoom-out" aria-label="Zoom out" onClick={() => zoomBy(1 / 1.5)}>
             −
           </button>
-          <button className="btn" data-testid="zoom-home" onClick={() => viewerRef.current?.viewport.goHome()}>
+          <button
+            className="btn"
+            data-testid="zoom-home"
+            onClick={() => {
+              userMove();
+              viewerRef.current?.viewport.goHome();
+            }}
+          >
             Whole slide
+          </button>
+          <button className="btn" data-testid="rotate" title="Turn the slide by 90° (R)" aria-label="Turn by 90 degrees" onClick={() => rotate(90)}>
+            ⟳ {rotation ? `${Math.round(rotation)}°` : '90°'}
           </button>
           {maxMag
             ? PRESETS.filter((p) => p <= maxMag * 1.05).map((p) => (
-                <button key={p} className="btn" data-testid={`preset-${p}`} onClick={() => zoomToMagnification(p)}>
+                <button
+                  key={p}
+                  className="btn"
+                  data-testid={`preset-${p}`}
+                  onClick={() => {
+                    userMove();
+                    zoomToMagnification(p);
+                  }}
+                >
                   {p}×
                 </button>
               ))
@@ -223,7 +348,11 @@ function SlideView(props: { slide: OpenedSlide }) {
             Loading…
           </div>
         ) : null}
-        {openError || failedTiles > 0 ? (
+        {tileError && tileError.code !== 'TILE_OFFLINE' && !openError ? (
+          <div className="viewer-alert viewer-alert-panel">
+            <ErrorPanel error={tileError} uri={slide.uri} {...(props.onSignIn ? { onSignIn: props.onSignIn } : {})} testId="viewer-tile-error" />
+          </div>
+        ) : openError || failedTiles > 0 ? (
           <div className="viewer-alert" role="alert" data-testid="viewer-tile-error">
             {openError
               ? `The slide could not be shown: ${openError}`
@@ -236,13 +365,72 @@ function SlideView(props: { slide: OpenedSlide }) {
       <aside className="viewer-side">
         {/* OSD takes over the inner element (size, border, children); the frame keeps the layout. */}
         <div className="viewer-navigator-frame" data-testid="viewer-navigator" aria-label="Overview">
-          <div id={NAVIGATOR_ID} className="viewer-navigator" />
+          <div id={navigatorId} className="viewer-navigator" />
         </div>
         {channelLayer ? <ChannelPanel layer={channelLayer} slide={slide} /> : null}
+        <AssociatedImages slide={slide} />
         <SlideProperties slide={slide} />
       </aside>
     </div>
   );
+}
+
+/** OSD events that mean the user is moving this pane (keys, mouse, touch, the navigator). */
+const USER_MOVES = ['canvas-drag', 'canvas-scroll', 'canvas-pinch', 'canvas-key', 'canvas-double-click', 'navigator-click', 'navigator-drag', 'navigator-scroll'] as const;
+/** How long after the last user input the pane's movement (its animation) is passed on. */
+const USER_MOVE_MS = 1500;
+
+/**
+ * Joins a pane to the synchronised navigation: the user's own movements of this pane go
+ * out as deltas; the others' deltas are applied here at once (no animation), and the view
+ * reached that way is remembered so it is not echoed back as a movement of this pane.
+ * Only movements the user makes are passed on: a pane that settles after opening, or
+ * resizes because a slide was added beside it, must not move the others.
+ */
+function followSync(viewer: OpenSeadragon.Viewer, slide: OpenedSlide, pane: number, sync: ViewSync): () => void {
+  const mpp = slide.summary.mpp;
+  const units = (): { x: number; y: number } => (sync.microns && mpp ? mpp : { x: 1, y: 1 });
+  const physical = (): PhysicalView | undefined => {
+    const item = viewer.world.getItemAt(0);
+    if (!item) return undefined;
+    const u = units();
+    const c = item.viewportToImageCoordinates(viewer.viewport.getCenter(true));
+    return { cx: c.x * u.x, cy: c.y * u.y, scale: item.viewportToImageZoom(viewer.viewport.getZoom(true)) / u.x };
+  };
+  let last: PhysicalView | undefined;
+  let userUntil = 0;
+  const onUser = (): void => {
+    userUntil = performance.now() + USER_MOVE_MS;
+  };
+  const onChange = (): void => {
+    const now = physical();
+    if (!now) return;
+    const before = last;
+    last = now;
+    if (before && performance.now() < userUntil) sync.publish(pane, deltaOf(before, now));
+  };
+  for (const e of USER_MOVES) viewer.addHandler(e, onUser);
+  viewer.addHandler(USER_MOVE_EVENT, onUser);
+  viewer.addHandler('viewport-change', onChange);
+  viewer.addHandler('open', () => {
+    last = physical();
+  });
+  const leave = sync.join(pane, Boolean(mpp), (delta) => {
+    const item = viewer.world.getItemAt(0);
+    const from = physical();
+    if (!item || !from) return;
+    const to = applyDelta(from, delta);
+    const u = units();
+    viewer.viewport.zoomTo(item.imageToViewportZoom(to.scale * u.x), undefined, true);
+    viewer.viewport.panTo(item.imageToViewportCoordinates(new OpenSeadragon.Point(to.cx / u.x, to.cy / u.y)), true);
+    last = physical();
+  });
+  return () => {
+    leave();
+    viewer.removeHandler('viewport-change', onChange);
+    for (const e of USER_MOVES) viewer.removeHandler(e, onUser);
+    viewer.removeHandler(USER_MOVE_EVENT, onUser);
+  };
 }
 
 /**

@@ -25,7 +25,7 @@ function fakeServices(): ApiServices & { emit(s: AuthState): void } {
       state = s;
       for (const l of listeners) l(s);
     },
-    appInfo: () => ({ version: '1', organisation: 'Test Hospital', demo: false, host: 'headless', lockedSettings: [] }),
+    appInfo: () => ({ version: '1', organisation: 'Test Hospital', demo: false, host: 'headless', lockedSettings: [], fileDialog: false }),
     auth: {
       state: () => state,
       signIn: async () => state,
@@ -48,6 +48,8 @@ function fakeServices(): ApiServices & { emit(s: AuthState): void } {
         throw new AppError('SLIDE_BAD_ADDRESS', `Not a slide: ${uri}`);
       },
       close: async () => undefined,
+      pickLocal: async () => null,
+      want: () => 0,
     },
     cacheStats: () => ({ hits: 0, misses: 0, bytes: 0, entries: 0, budget: 1 }),
     cache: {
