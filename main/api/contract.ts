@@ -37,6 +37,12 @@ export interface AuthState {
   error?: SerializedApiError;
   /** Warnings about the provider's settings (e.g. token lifetimes HealthImaging would refuse). */
   warnings: string[];
+  /**
+   * Signed in from the saved sign-in while the sign-in service could not be reached (a
+   * restart without network): the user is known, storage is not readable, what this
+   * computer holds opens. Goes away by itself once the service answers.
+   */
+  offline?: boolean;
 }
 
 export interface CredentialsInfo {

@@ -69,6 +69,11 @@ interface StoredRefresh {
   issuer: string;
   clientId: string;
   refreshToken: string;
+  /**
+   * Who signed in (from the validated ID token), so a restart without network can say who
+   * is working offline. Not a credential: it opens nothing in storage.
+   */
+  user?: UserInfo;
 }
 
 interface SignInRun {
@@ -145,6 +150,11 @@ export class AuthService {
   /** Lifetime warnings of the session, and per resource, merged into state.warnings. */
   #sessionWarnings: string[] = [];
   readonly #resourceWarnings = new Map<string, string>();
+  /**
+   * Restored while the provider was unreachable: the saved refresh token, kept to go
+   * online as soon as it answers (retried in the background and on every token request).
+   */
+  #offline: { refreshToken: string; timer: NodeJS.Timeout | undefined } | undefined;
 
   constructor(options: AuthServiceOptions) {
     this.#o = options;
@@ -413,7 +423,7 @@ export class AuthService {
       ...(s.refreshExpiresIn !== undefined ? { refreshExpiresIn: s.refreshExpiresIn } : {}),
     });
     if (s.refreshToken && s.refreshToken !== prevRefresh) {
-      const stored: StoredRefresh = { v: 1, issuer: this.#o.auth.issuer, clientId: this.#o.auth.clientId, refreshToken: s.refreshToken };
+      const stored: StoredRefresh = { v: 1, issuer: this.#o.auth.issuer, clientId: this.#o.auth.clientId, refreshToken: s.refreshToken, user: s.user };
       try {
         await this.#o.secretStore.set(REFRESH_TOKEN_KEY, JSON.stringify(stored));
       } catch (err) {
@@ -523,7 +533,10 @@ export class AuthService {
     // A renewal in flight answers every caller, forced or not: it is as fresh as it gets.
     if (this.#refreshing) return this.#refreshing;
     const s = this.#session;
-    if (!s) throw authError('AUTH_NOT_SIGNED_IN');
+    if (!s) {
+      if (this.#offline) return this.#goOnline();
+      throw authError('AUTH_NOT_SIGNED_IN');
+    }
     const times = which === 'id' ? s.idTimes : s.accessTimes;
     if (!times) return s;
     const min = opts?.minValiditySeconds ?? defaultMinValidity(times);
@@ -592,6 +605,7 @@ export class AuthService {
    * resource refused one (401). Concurrent callers share one request per resource.
    */
   async getResourceToken(resource: string, opts?: { minValiditySeconds?: number; forceRefresh?: boolean }): Promise<string> {
+    if (!this.#session && this.#offline) await this.#goOnline();
     if (!this.#session) throw authError('AUTH_NOT_SIGNED_IN');
     const running = this.#resourceRuns.get(resource);
     // A request in flight answers every caller, forced or not: it is as fresh as it gets.
@@ -648,7 +662,7 @@ export class AuthService {
     if (tokens.refresh_token && tokens.refresh_token !== s.refreshToken) {
       // Rotated: the old one is spent, so the new one must replace it here and at rest.
       this.#session = { ...s, refreshToken: tokens.refresh_token };
-      const stored: StoredRefresh = { v: 1, issuer: this.#o.auth.issuer, clientId: this.#o.auth.clientId, refreshToken: tokens.refresh_token };
+      const stored: StoredRefresh = { v: 1, issuer: this.#o.auth.issuer, clientId: this.#o.auth.clientId, refreshToken: tokens.refresh_token, user: s.user };
       await this.#o.secretStore.set(REFRESH_TOKEN_KEY, JSON.stringify(stored)).catch((err: unknown) => log.warn('could not save the refresh token', { err }));
     }
     const now = Math.floor(this.#nowS());
@@ -708,11 +722,81 @@ export class AuthService {
       const e = mapOidcError(err, 'refresh');
       log.warn('could not restore the previous sign-in', { code: e.code });
       if (e.code === 'AUTH_SESSION_EXPIRED') await this.#o.secretStore.delete(REFRESH_TOKEN_KEY).catch(() => undefined);
-      if (this.#generation === generation) this.#setState({ status: 'signed-out', error: e.toJSON() }, ['user', 'expiresAt']);
+      if (this.#generation === generation) {
+        if (e.code === 'AUTH_PROVIDER_UNREACHABLE' && stored.user) this.#enterOffline(stored.refreshToken, stored.user);
+        else this.#setState({ status: 'signed-out', error: e.toJSON() }, ['user', 'expiresAt']);
+      }
     } finally {
       if (this.#refreshing === run) this.#refreshing = undefined;
     }
     return this.state();
+  }
+
+  // ---- offline session --------------------------------------------------------------
+
+  /**
+   * A restart without network: the user who signed in last is signed in *offline*. No
+   * token exists, so storage cannot be read, but the app shows who is working and opens
+   * what this computer holds (pinned slides, cached tiles), which is the point of pinning.
+   * The saved refresh token goes online by itself once the provider answers.
+   */
+  #enterOffline(refreshToken: string, user: UserInfo): void {
+    this.#offline = { refreshToken, timer: undefined };
+    this.#setState({ status: 'signed-in', user, offline: true, warnings: [] }, ['error', 'expiresAt', 'authorizationUrl']);
+    log.info('signed in offline from the saved sign-in; the sign-in service is unreachable', { sub: user.sub });
+    this.#retryOnline();
+  }
+
+  #retryOnline(): void {
+    const offline = this.#offline;
+    if (!offline) return;
+    clearTimeout(offline.timer);
+    offline.timer = setTimeout(() => {
+      this.#goOnline().catch(() => undefined);
+    }, RETRY_RENEW_MS);
+    offline.timer.unref();
+  }
+
+  /** Try the saved refresh token now; shared by concurrent callers. Unreachable: stay offline, retry later. */
+  #goOnline(): Promise<Session> {
+    if (this.#refreshing) return this.#refreshing;
+    const offline = this.#offline;
+    if (!offline) return Promise.reject(authError('AUTH_NOT_SIGNED_IN'));
+    const generation = this.#generation;
+    const run = this.#serial(() => this.#refreshWith(offline.refreshToken, undefined, generation))
+      .then((session) => {
+        this.#leaveOffline();
+        log.info('back online: the saved sign-in was renewed', { sub: session.user.sub });
+        return session;
+      })
+      .catch(async (err: unknown) => {
+        const e = mapOidcError(err, 'refresh');
+        if (e.code === 'AUTH_PROVIDER_UNREACHABLE') {
+          this.#retryOnline();
+        } else if (this.#generation === generation) {
+          this.#leaveOffline();
+          if (e.code === 'AUTH_SESSION_EXPIRED') await this.#endSession(e);
+          else this.#setState({ status: 'signed-out', error: e.toJSON() }, ['user', 'expiresAt', 'offline']);
+        }
+        throw e;
+      });
+    this.#refreshing = run;
+    void run
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .finally(() => {
+        if (this.#refreshing === run) this.#refreshing = undefined;
+      });
+    return run;
+  }
+
+  #leaveOffline(): void {
+    if (!this.#offline) return;
+    clearTimeout(this.#offline.timer);
+    this.#offline = undefined;
+    if (this.#state.offline) this.#setState({}, ['offline']);
   }
 
   // ---- sign-out ---------------------------------------------------------------------
@@ -737,6 +821,7 @@ export class AuthService {
 
   /** Drop the session locally (a refused refresh): wipe the secret, say why. */
   async #endSession(reason: AppError): Promise<void> {
+    this.#leaveOffline();
     this.#generation++;
     this.#forgetResourceTokens();
     clearTimeout(this.#timer);
@@ -753,6 +838,8 @@ export class AuthService {
       await signing.promise;
     }
     if (this.#refreshing) await this.#refreshing.catch(() => undefined);
+    const offlineToken = this.#offline?.refreshToken;
+    this.#leaveOffline();
     this.#generation++;
     // Resource tokens are JWTs the provider cannot revoke; revoking the refresh token below
     // ends their grant, and their short lifetime bounds the rest.
@@ -761,7 +848,7 @@ export class AuthService {
     this.#timer = undefined;
     const s = this.#session;
     this.#session = undefined;
-    const refreshToken = s?.refreshToken ?? (await this.#readStored())?.refreshToken;
+    const refreshToken = s?.refreshToken ?? offlineToken ?? (await this.#readStored())?.refreshToken;
     let deleteError: unknown;
     try {
       await this.#o.secretStore.delete(REFRESH_TOKEN_KEY);
@@ -790,7 +877,7 @@ export class AuthService {
         hint: 'It has been revoked at the sign-in service and cannot be used. Remove it by hand or ask IT.',
       }).toJSON();
     }
-    this.#setState(patch, ['user', 'expiresAt', 'authorizationUrl', ...(deleteError === undefined ? (['error'] as const) : [])]);
+    this.#setState(patch, ['user', 'expiresAt', 'authorizationUrl', 'offline', ...(deleteError === undefined ? (['error'] as const) : [])]);
     log.info('signed out');
     return this.state();
   }
@@ -800,5 +887,6 @@ export class AuthService {
     this.cancelSignIn();
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    clearTimeout(this.#offline?.timer);
   }
 }

@@ -98,6 +98,14 @@ export function App() {
   return (
     <div className="shell">
       <Header organisation={org} state={auth} credentials={credentials} onSignOut={signOut} busy={busy} onOfflineManager={() => setManaging(true)} />
+      {auth.offline ? (
+        <div className="warnings" role="status" data-testid="offline-session">
+          <p>
+            Working offline as {auth.user?.name ?? 'you'}: the sign-in service cannot be reached, so storage cannot be read. Slides available offline on
+            this computer open as usual; the workstation reconnects by itself when the network is back.
+          </p>
+        </div>
+      ) : null}
       {auth.warnings.length ? (
         <div className="warnings" data-testid="warnings">
           {auth.warnings.map((w) => (

@@ -58,9 +58,21 @@ export async function fullPage(page: Page, name: string): Promise<void> {
 
 export async function compareWithEngine(page: Page, engine: TileService, slide: SlideHandle, name: string): Promise<Comparison> {
   mkdirSync(SCREENSHOTS, { recursive: true });
-  const view = await page.evaluate(() => (globalThis as WithViewerHook).__viewer!.getView());
+  // The view must be the one on the screenshot: a banner appearing (offline, a warning)
+  // resizes the canvas and OSD refits; read the view on both sides of the shot until it holds.
+  const getView = () => page.evaluate(() => (globalThis as WithViewerHook).__viewer!.getView());
+  let view = await getView();
+  let png = await page.getByTestId('viewer-canvas').screenshot();
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const after = await getView();
+    if (JSON.stringify(after) === JSON.stringify(view)) break;
+    await page.evaluate(() => (globalThis as WithViewerHook).__viewer!.whenFullyLoaded());
+    view = await getView();
+    png = await page.getByTestId('viewer-canvas').screenshot();
+  }
   assert.ok(view.drawnLevel >= 0, 'tiles are drawn');
-  const shot = decodePng(await page.getByTestId('viewer-canvas').screenshot({ path: join(SCREENSHOTS, `${name}.png`) }));
+  writeFileSync(join(SCREENSHOTS, `${name}.png`), png);
+  const shot = decodePng(png);
   // The scale bar floats over the canvas: its pixels are not the slide's.
   const canvasBox = await page.getByTestId('viewer-canvas').boundingBox();
   const barBox = await page.getByTestId('scale-bar').boundingBox();

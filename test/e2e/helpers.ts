@@ -51,11 +51,17 @@ export interface AppUnderTest {
   page: Page;
   consoleErrors: string[];
   close(): Promise<void>;
+  /** Stop the app (as quitting it does) and start it again on the same data and cache folders. */
+  restart(): Promise<AppUnderTest>;
 }
 
 /** `pickFile` plays the user in the system's "open file" dialog (the headless host has none). */
-export async function startAppUnderTest(browser: Browser, configFile: string, options: { pickFile?: () => Promise<string | undefined> } = {}): Promise<AppUnderTest> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'wsi-e2e-data-'));
+export async function startAppUnderTest(
+  browser: Browser,
+  configFile: string,
+  options: { pickFile?: () => Promise<string | undefined>; dataDir?: string } = {},
+): Promise<AppUnderTest> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'wsi-e2e-data-'));
   const system = new SystemBrowser();
   const rendererDir = await buildRenderer();
   const app = await startHeadless({ configFile, isolated: true, dataDir, rendererDir, openBrowser: system.open, ...(options.pickFile ? { pickFile: options.pickFile } : {}) });
@@ -78,6 +84,11 @@ export async function startAppUnderTest(browser: Browser, configFile: string, op
       await context.close().catch(() => undefined);
       await app.close();
       rmSync(dataDir, { recursive: true, force: true });
+    },
+    restart: async () => {
+      await context.close().catch(() => undefined);
+      await app.close();
+      return startAppUnderTest(browser, configFile, { ...options, dataDir });
     },
   };
 }

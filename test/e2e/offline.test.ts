@@ -203,4 +203,26 @@ describe('offline: pin from the viewer, storage goes away, the pinned slide stil
     assert.deepEqual(t.consoleErrors, []);
     assert.deepEqual(failedRequests, []);
   });
+
+  test('the app restarted with neither storage nor the sign-in service: alice works offline and the pinned slide opens', async () => {
+    await stack.idp.stop();
+    t = await t.restart();
+    const page = t.page;
+    // No sign-in screen: the saved sign-in says who works here, and the app says why it is offline.
+    const banner = page.getByTestId('offline-session');
+    await banner.waitFor();
+    assert.match((await banner.textContent()) ?? '', /Working offline as Alice Pathologist: the sign-in service cannot be reached/);
+    assert.equal(await page.getByTestId('user-name').textContent(), 'Alice Pathologist');
+    await page.getByTestId('offline-indicator').waitFor();
+    const entry = page.locator(`[data-testid=offline-entry][data-uri="${DEMO_URI}"]`);
+    await entry.waitFor();
+    await screenshot(page, 'offline-after-restart');
+    await entry.getByTestId('open-slide').click();
+    await page.getByTestId('viewer-offline').waitFor();
+    await whenViewerLoaded(page);
+    assert.equal(await page.getByTestId('viewer-tile-error').count(), 0, 'every tile came from the cache');
+    const overview = await compareWithEngine(page, engine, slide, 'offline-restart-overview');
+    assert.ok(overview.mae < 2 && overview.psnr >= 35, `after a restart offline: MAE ${overview.mae.toFixed(2)}, PSNR ${overview.psnr.toFixed(1)} dB`);
+    assert.deepEqual(t.consoleErrors, []);
+  });
 });

@@ -176,13 +176,9 @@ function SlideView(props: { slide: OpenedSlide; pane: number; sync?: ViewSync; r
       crossOriginPolicy: false,
       loadTilesWithAjax: false,
       gestureSettingsMouse: { clickToZoom: false, dblClickToZoom: true },
-      // OSD starts one tile per frame by default (ten on the first): a 54-tile view would
-      // trickle out over half a second. Main schedules and merges; let it see the view at once.
-      maxTilesPerFrame: 16,
-      // On a slow link the bytes go to the level the screen needs: what is already loaded
-      // (the overview, at least) stands in meanwhile, instead of fetching every level in
-      // between just to show it blurred for a moment.
-      immediateRender: true,
+      // maxTilesPerFrame stays at OSD's default: at 16, tiles arriving together from the
+      // cache were sometimes left drawn stretched at rest (27 dB against the slide). The
+      // tile hints (viewer/tile-hints.ts) give main the whole view at once anyway.
       // A TileSource instance is accepted at run time; the typings list only option objects.
       tileSources: (channels?.tileSource ?? createTileSource(slide)) as unknown as OpenSeadragon.TileSourceOptions,
     });
@@ -441,7 +437,13 @@ function followSync(viewer: OpenSeadragon.Viewer, slide: OpenedSlide, pane: numb
  */
 function seamlessAtRest(viewer: OpenSeadragon.Viewer): void {
   const drawer = viewer.drawer as unknown as { minimumOverlapRequired?: (tiledImage: unknown) => boolean };
-  if (typeof drawer.minimumOverlapRequired === 'function') drawer.minimumOverlapRequired = () => (viewer as unknown as { isAnimating(): boolean }).isAnimating();
+  if (typeof drawer.minimumOverlapRequired !== 'function') return;
+  drawer.minimumOverlapRequired = () => (viewer as unknown as { isAnimating(): boolean }).isAnimating();
+  // OSD draws the last frame of an animation while it still counts as animating, and a
+  // resize (a banner appearing) may leave the canvas as it was drawn before: the view
+  // would rest on stretched tiles. One more frame at rest draws them at their exact size.
+  viewer.addHandler('animation-finish', () => viewer.forceRedraw());
+  viewer.addHandler('resize', () => viewer.forceRedraw());
 }
 
 function SlideProperties(props: { slide: OpenedSlide }) {

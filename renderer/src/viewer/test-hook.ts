@@ -53,9 +53,13 @@ export function installTestHook(viewer: OpenSeadragon.Viewer, slide: OpenedSlide
       await frame();
       for (;;) {
         const i = item();
-        if (i && i.getFullyLoaded()) break;
+        const animating = (viewer as unknown as { isAnimating(): boolean }).isAnimating();
+        if (i && i.getFullyLoaded() && !animating) break;
         await frame();
       }
+      // What is on the canvas is what the view says (a resize since the last draw included).
+      viewer.forceRedraw();
+      await frame();
       await frame();
     },
     getView() {

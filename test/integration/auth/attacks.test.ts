@@ -262,7 +262,7 @@ test('refresh refused by the provider (grant revoked elsewhere): AUTH_SESSION_EX
   await assertNoTokens(h, assert);
 });
 
-test('restore with the provider down keeps the saved sign-in for later; a saved sign-in for another issuer is discarded', async (t) => {
+test('restore with the provider down signs in offline and keeps the saved sign-in for later; a saved sign-in for another issuer is discarded', async (t) => {
   const own = await startIdp();
   let stopped = false;
   t.after(() => (stopped ? undefined : own.stop()));
@@ -276,10 +276,22 @@ test('restore with the provider down keeps the saved sign-in for later; a saved 
   stopped = true;
 
   const offline = makeService(own.issuer, async () => assert.fail('no browser'), { dataDir: h.dataDir });
+  t.after(() => offline.dispose());
   const s = await offline.service.restore();
-  assert.equal(s.status, 'signed-out');
-  assert.equal(s.error?.code, 'AUTH_PROVIDER_UNREACHABLE');
+  // Who works here is known from the saved sign-in; no token exists until the provider answers.
+  assert.equal(s.status, 'signed-in');
+  assert.equal(s.offline, true);
+  assert.equal(s.user?.sub, 'alice');
+  assert.equal(s.error, undefined);
+  await assert.rejects(offline.service.getIdToken(), (e: Error & { code?: string }) => e.code === 'AUTH_PROVIDER_UNREACHABLE');
+  await assert.rejects(offline.service.getResourceToken('urn:x:archive'), (e: Error & { code?: string }) => e.code === 'AUTH_PROVIDER_UNREACHABLE');
   assert.equal(await storedRefreshToken(offline), saved, 'kept: the network may come back');
+  // Signing out offline forgets the saved sign-in here (revocation waits for a provider that answers).
+  const out = await offline.service.signOut();
+  assert.equal(out.status, 'signed-out');
+  assert.equal(out.offline, undefined);
+  assert.equal(await storedRefreshToken(offline), undefined);
+  assert.equal((await makeService(own.issuer, async () => assert.fail('no browser'), { dataDir: h.dataDir }).service.restore()).status, 'signed-out', 'nothing left to restore');
 
   const moved = makeService(idp.issuer, async () => assert.fail('no browser'), { dataDir: h.dataDir });
   const m = await moved.service.restore();
