@@ -53,8 +53,8 @@ function configured() {
 
 /** The demo environment in a child process; resolves with its settings file once it is up. */
 function startDemoStack() {
-  console.error('No sign-in service is configured: starting the built-in demo environment (identity provider + MinIO)…');
-  const stack = spawn(process.execPath, ['--import', 'tsx', 'test/stack/cli.ts'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  console.error('No sign-in service is configured: starting the built-in demo environment (identity provider, MinIO, and a DICOMweb archive where this machine can run Orthanc)…');
+  const stack = spawn(process.execPath, ['--import', 'tsx', 'test/stack/cli.ts', '--dicomweb-if-available'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     stack.once('exit', (code) => reject(new Error(`the demo environment stopped (exit ${code})`)));
     createInterface({ input: stack.stdout }).once('line', (line) => {

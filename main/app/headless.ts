@@ -116,12 +116,12 @@ async function main(): Promise<void> {
   let demo = false;
   if (configFile && !existsSync(configFile)) throw new Error(`The settings file ${configFile} does not exist.`);
   if (!configFile && !isConfigured(loadSettings().settings)) {
-    process.stderr.write('No sign-in service is configured: starting the built-in demo environment (identity provider + MinIO)…\n');
+    process.stderr.write('No sign-in service is configured: starting the built-in demo environment (identity provider, MinIO, and a DICOMweb archive where this machine can run Orthanc)…\n');
     // The demo environment is development code; a packaged app is always configured by IT.
     const stackModule = '../../test/stack/stack.js';
     // Typed by hand: the module is resolved at run time so production bundles never carry it.
     const { startStack } = (await import(stackModule)) as { startStack(o: object): Promise<DemoStack> };
-    const stack = await startStack({});
+    const stack = await startStack({ dicomweb: 'if-available' });
     configFile = stack.configFile;
     stop = () => stack.stop();
     demo = true;

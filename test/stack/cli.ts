@@ -3,7 +3,7 @@
  * S3/STS endpoints, buckets, demo users with passwords and groups, config file), then waits
  * for Ctrl-C or SIGTERM and stops everything: MinIO, the IdP, and the temp folder unless --keep.
  *
- *   npm run stack -- [--ttl-id SECONDS] [--ttl-access SECONDS] [--ttl-refresh SECONDS] [--dir DIR] [--keep] [--no-shared] [--dicomweb]
+ *   npm run stack -- [--ttl-id SECONDS] [--ttl-access SECONDS] [--ttl-refresh SECONDS] [--dir DIR] [--keep] [--no-shared] [--dicomweb | --dicomweb-if-available]
  *
  * npm prints its own "> slide-workstation stack" banner on stdout; a script that reads the
  * JSON line should use `npm run -s stack` or `node --import tsx test/stack/cli.ts`.
@@ -13,7 +13,7 @@ import { startStack, type StackOptions } from './stack.js';
 
 function usage(message: string): never {
   process.stderr.write(
-    `stack: ${message}\nUsage: npm run stack -- [--ttl-id SECONDS] [--ttl-access SECONDS] [--ttl-refresh SECONDS] [--dir DIR] [--keep] [--no-shared] [--dicomweb]\n`,
+    `stack: ${message}\nUsage: npm run stack -- [--ttl-id SECONDS] [--ttl-access SECONDS] [--ttl-refresh SECONDS] [--dir DIR] [--keep] [--no-shared] [--dicomweb | --dicomweb-if-available]\n`,
   );
   process.exit(2);
 }
@@ -35,6 +35,8 @@ function parse(argv: string[]): StackOptions {
     else if (a === '--no-shared') opts.seedSharedTestdata = false;
     // Orthanc behind the token gate, in the app's settings as storage.dicomweb (needs root for ip netns).
     else if (a === '--dicomweb') opts.dicomweb = true;
+    // The built-in demo: the archive when this machine can run it, else without (said on stderr).
+    else if (a === '--dicomweb-if-available') opts.dicomweb = 'if-available';
     else if (a === '--dir') opts.dir = argv[++i] ?? usage('--dir needs a folder');
     else usage(`unknown option ${a}`);
   }

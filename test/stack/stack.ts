@@ -18,7 +18,7 @@ import { flatten, validateLayer } from '../../main/config/load.js';
 import { startIdp, DEMO_USERS, DICOMWEB_AUDIENCE, DICOMWEB_RESOURCE, type DemoUser, type IdpOptions, type RunningIdp } from './idp.js';
 import { addCannedPolicy, readOnlyPolicy, startMinio, type RunningMinio } from './minio.js';
 import { ensureDemoSlide } from './demo-slides.js';
-import { startOrthanc, type RunningOrthanc } from './orthanc.js';
+import { orthancUnavailable, startOrthanc, type RunningOrthanc } from './orthanc.js';
 import { startTokenGate, type RunningTokenGate } from './token-gate.js';
 
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -37,9 +37,10 @@ export interface StackOptions {
   /**
    * Also start Orthanc (DICOMweb, loaded with ../shared/testdata/dicom-wsi and a dicomized
    * TIFF) behind the HealthImaging-style token gate (audience `dicomweb`, groups
-   * pathology/research). Needs `ip netns` (root). Default false.
+   * pathology/research). Needs `ip netns` (root). Default false. 'if-available': start it
+   * when this machine can (the built-in demo), else go on without and say why on stderr.
    */
-  dicomweb?: boolean;
+  dicomweb?: boolean | 'if-available';
 }
 
 export interface StackDicomweb {
@@ -182,7 +183,13 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     }
 
     let dicomweb: StackDicomweb | undefined;
-    if (options.dicomweb) {
+    let withDicomweb = options.dicomweb === true;
+    if (options.dicomweb === 'if-available') {
+      const why = orthancUnavailable();
+      if (why) process.stderr.write(`The demo's DICOMweb archive is not started: ${why.reason}\n`);
+      withDicomweb = !why;
+    }
+    if (withDicomweb) {
       const orthanc = await startOrthanc();
       cleanups.push(() => orthanc.stop());
       const audience = DICOMWEB_AUDIENCE;

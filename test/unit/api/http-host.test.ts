@@ -169,7 +169,7 @@ describe('headless HTTP host', () => {
     assert.equal(foreign.status, 403);
     const same = await raw(host, '/api/app.info', { method: 'POST', headers: { origin: host.origin, cookie, 'content-type': 'application/json' }, body: '{}' });
     assert.equal(same.status, 200);
-    assert.deepEqual(JSON.parse(same.body), { ok: true, result: { version: '1', organisation: 'Test Hospital', demo: false, host: 'headless', lockedSettings: [] } });
+    assert.deepEqual(JSON.parse(same.body), { ok: true, result: { version: '1', organisation: 'Test Hospital', demo: false, host: 'headless', lockedSettings: [], fileDialog: false } });
   });
 
   test('API calls must be JSON POSTs', async () => {
