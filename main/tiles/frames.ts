@@ -104,7 +104,6 @@ export class FrameScheduler {
   #wants = new Map<string, Want>();
   #sourceIds = new ObjectIds<FrameSource>();
   #seq = 0;
-  #tick: NodeJS.Immediate | NodeJS.Timeout | undefined;
   #stats = {
     requests: 0, batches: 0, bytesFetched: 0, framesRequested: 0, framesBatched: 0, framesDeduplicated: 0,
     framesRetriedAlone: 0, cancelledQueued: 0, abortedInFlight: 0, failed: 0,
@@ -120,7 +119,12 @@ export class FrameScheduler {
       batchDelayMs: options.batchDelayMs ?? 4,
       retryAlone: options.retryAlone ?? ((err) => /(^|_)(NOT_FOUND|BAD_RESPONSE|REQUEST_FAILED)$/.test(err.code)),
     };
-    this.#pools = new Pools<Want>((name) => this.#opts.parallelFor?.(name) ?? this.#opts.maxParallelPerPool);
+    this.#pools = new Pools<Want>({
+      limitFor: (name) => this.#opts.parallelFor?.(name) ?? this.#opts.maxParallelPerPool,
+      delayMs: this.#opts.batchDelayMs,
+      group: (pool, seed) => this.#gather(pool, seed),
+      start: (pool, wants) => this.#start(pool, wants),
+    });
   }
 
   /** One frame (1-based) of one group (instance) of `source`. */
@@ -157,7 +161,7 @@ export class FrameScheduler {
         };
       }
     });
-    this.#scheduleDispatch();
+    this.#pools.schedule();
     return promise;
   }
 
@@ -192,24 +196,6 @@ export class FrameScheduler {
     }
   }
 
-  #scheduleDispatch(): void {
-    if (this.#tick) return;
-    const run = (): void => {
-      this.#tick = undefined;
-      for (const pool of this.#pools.values()) this.#dispatch(pool);
-    };
-    this.#tick = this.#opts.batchDelayMs > 0 ? setTimeout(run, this.#opts.batchDelayMs) : setImmediate(run);
-  }
-
-  #dispatch(pool: Pool): void {
-    while (pool.active < pool.limit && pool.queue.size > 0) {
-      let seed: Want | undefined;
-      for (const w of pool.queue) if (!seed || w.rank < seed.rank || (w.rank === seed.rank && w.seq < seed.seq)) seed = w;
-      if (!seed) return;
-      this.#start(pool, this.#gather(pool, seed));
-    }
-  }
-
   /** The seed and the queued frames of the same source, instance and priority, in request order. */
   #gather(pool: Pool, seed: Want): Want[] {
     if (seed.solo) return [seed];
@@ -238,7 +224,7 @@ export class FrameScheduler {
       if (freed) return;
       freed = true;
       pool.active -= 1;
-      this.#scheduleDispatch();
+      this.#pools.schedule();
     };
     try {
       void first.source.readFrames(first.group, wants.map((w) => w.frame), batch.controller.signal).then(

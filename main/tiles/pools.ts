@@ -12,25 +12,38 @@ export interface Pool<W> {
   queue: Set<W>;
 }
 
-export class Pools<W> {
-  readonly #pools = new Map<string, Pool<W>>();
-  readonly #limitFor: (name: string) => number;
+/** What a pool queues: a priority rank (lower goes first) and an arrival number. */
+export interface Queued {
+  rank: number;
+  seq: number;
+}
 
-  constructor(limitFor: (name: string) => number) {
-    this.#limitFor = limitFor;
+export interface PoolsOptions<W> {
+  limitFor(name: string): number;
+  /** How long to collect requests before dispatching; 0 = the next macrotask. */
+  delayMs: number;
+  /** The requests to send together with the most urgent one (coalesced ranges, batched frames). */
+  group(pool: Pool<W>, seed: W): W[];
+  /** Send them; the scheduler calls schedule() again when a slot frees. */
+  start(pool: Pool<W>, wants: W[]): void;
+}
+
+export class Pools<W extends Queued> {
+  readonly #pools = new Map<string, Pool<W>>();
+  readonly #o: PoolsOptions<W>;
+  #tick: NodeJS.Immediate | NodeJS.Timeout | undefined;
+
+  constructor(options: PoolsOptions<W>) {
+    this.#o = options;
   }
 
   get(name: string): Pool<W> {
     let pool = this.#pools.get(name);
     if (!pool) {
-      pool = { name, limit: Math.max(1, this.#limitFor(name)), active: 0, queue: new Set() };
+      pool = { name, limit: Math.max(1, this.#o.limitFor(name)), active: 0, queue: new Set() };
       this.#pools.set(name, pool);
     }
     return pool;
-  }
-
-  values(): IterableIterator<Pool<W>> {
-    return this.#pools.values();
   }
 
   /** For stats: what waits and what is in flight over every pool. */
@@ -42,6 +55,29 @@ export class Pools<W> {
       inFlight += p.active;
     }
     return { queued, inFlight };
+  }
+
+  /**
+   * Dispatch at the next tick, not now: a viewport's worth of requests arrives in one
+   * burst, and the scheduler can only group what it has seen.
+   */
+  schedule(): void {
+    if (this.#tick) return;
+    const run = (): void => {
+      this.#tick = undefined;
+      for (const pool of this.#pools.values()) this.#dispatch(pool);
+    };
+    this.#tick = this.#o.delayMs > 0 ? setTimeout(run, this.#o.delayMs) : setImmediate(run);
+  }
+
+  /** While a slot is free: the most urgent request (lowest rank, then oldest), sent with its group. */
+  #dispatch(pool: Pool<W>): void {
+    while (pool.active < pool.limit && pool.queue.size > 0) {
+      let seed: W | undefined;
+      for (const w of pool.queue) if (!seed || w.rank < seed.rank || (w.rank === seed.rank && w.seq < seed.seq)) seed = w;
+      if (!seed) return;
+      this.#o.start(pool, this.#o.group(pool, seed));
+    }
   }
 }
 

@@ -97,7 +97,6 @@ export class RangeScheduler {
   #wants = new Map<string, Want>();
   #readerIds = new ObjectIds<RangeReader>();
   #seq = 0;
-  #tick: NodeJS.Immediate | NodeJS.Timeout | undefined;
   #stats = { requests: 0, bytesFetched: 0, rangesRequested: 0, rangesCoalesced: 0, rangesDeduplicated: 0, cancelledQueued: 0, abortedInFlight: 0, failed: 0 };
 
   constructor(options: SchedulerOptions = {}) {
@@ -109,7 +108,12 @@ export class RangeScheduler {
       batchDelayMs: options.batchDelayMs ?? 0,
       hostOf: options.hostOf ?? defaultHost,
     };
-    this.#hosts = new Pools<Want>((name) => this.#opts.parallelFor?.(name) ?? this.#opts.maxParallelPerHost);
+    this.#hosts = new Pools<Want>({
+      limitFor: (name) => this.#opts.parallelFor?.(name) ?? this.#opts.maxParallelPerHost,
+      delayMs: this.#opts.batchDelayMs,
+      group: (pool, seed) => this.#coalesce(pool, seed),
+      start: (pool, wants) => this.#start(pool, wants),
+    });
   }
 
   /** Read `ranges` of `reader`; buffers come back in request order (shorter past the end of the object). */
@@ -146,7 +150,7 @@ export class RangeScheduler {
       const detach = (): void => signal.removeEventListener('abort', onAbort);
       void Promise.allSettled(promises).then(detach);
     }
-    this.#scheduleDispatch();
+    this.#hosts.schedule();
     return Promise.all(promises);
   }
 
@@ -179,24 +183,6 @@ export class RangeScheduler {
       for (const w of fetch.wants) if (this.#wants.get(w.id) === w) this.#wants.delete(w.id);
       this.#stats.abortedInFlight += 1;
       fetch.controller.abort(reason);
-    }
-  }
-
-  #scheduleDispatch(): void {
-    if (this.#tick) return;
-    const run = (): void => {
-      this.#tick = undefined;
-      for (const host of this.#hosts.values()) this.#dispatch(host);
-    };
-    this.#tick = this.#opts.batchDelayMs > 0 ? setTimeout(run, this.#opts.batchDelayMs) : setImmediate(run);
-  }
-
-  #dispatch(host: Host): void {
-    while (host.active < host.limit && host.queue.size > 0) {
-      let seed: Want | undefined;
-      for (const w of host.queue) if (!seed || w.rank < seed.rank || (w.rank === seed.rank && w.seq < seed.seq)) seed = w;
-      if (!seed) return;
-      this.#start(host, this.#coalesce(host, seed));
     }
   }
 
@@ -263,7 +249,7 @@ export class RangeScheduler {
       )
       .finally(() => {
         host.active -= 1;
-        this.#scheduleDispatch();
+        this.#hosts.schedule();
       });
   }
 

@@ -7,13 +7,16 @@
  * screenshot for looking at both with an image viewer.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
+import { TileCache } from '../../main/cache/tile-cache.js';
+import { FileRangeReader } from '../../main/sources/file.js';
 import { encodePng, readRegion } from '../../main/tiles/region.js';
-import type { SlideHandle, TileService } from '../../main/tiles/service.js';
+import { TileService, type SlideHandle } from '../../main/tiles/service.js';
 import { SCREENSHOTS } from './helpers.js';
-import { bilinear, decodePng } from './pixels.js';
+import { bilinear, decodePng, type Rgb } from './pixels.js';
 
 /** window.__viewer (renderer/src/viewer/test-hook.ts); the tests compile without DOM types. */
 export interface ViewerHook {
@@ -22,7 +25,7 @@ export interface ViewerHook {
   getView(): ViewerView;
   setView(v: { x: number; y: number; zoom: number }): void;
 }
-export type WithViewerHook = { __viewer?: ViewerHook };
+export type WithViewerHook = { __viewer?: ViewerHook; __viewers?: (ViewerHook | undefined)[] };
 
 export interface ViewerView {
   canvasWidth: number;
@@ -31,6 +34,7 @@ export interface ViewerView {
   y: number;
   zoom: number;
   drawnLevel: number;
+  rotation: number;
 }
 
 export interface Comparison {
@@ -38,6 +42,26 @@ export interface Comparison {
   mae: number;
   psnr: number;
   compared: number;
+}
+
+/** The slide engine over local files, with a cache of its own: what the screen is compared with. */
+export interface EngineReference {
+  engine: TileService;
+  close(): Promise<void>;
+}
+
+export function engineReference(): EngineReference {
+  const dir = mkdtempSync(join(tmpdir(), 'wsi-e2e-ref-'));
+  const cache = TileCache.open(join(dir, 'tiles.db'));
+  const engine = new TileService({ cache, resolve: async (uri) => new FileRangeReader(uri) });
+  return {
+    engine,
+    close: async () => {
+      await engine.close();
+      cache.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** Wait for the viewer's hook and for every tile of the current view. */
@@ -56,7 +80,29 @@ export async function fullPage(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
 }
 
-export async function compareWithEngine(page: Page, engine: TileService, slide: SlideHandle, name: string): Promise<Comparison> {
+/** A region of one level, in that level's pixels. */
+export interface LevelRegion {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+export interface ScreenComparison extends Comparison {
+  /** Mean of the compared screen pixels per channel (to see a colour change). */
+  mean: [number, number, number];
+}
+
+/**
+ * The viewer canvas against a reference for the level OpenSeadragon draws: `reference`
+ * gives the level's pixels for a region (the engine, pydicom, a composite of raw planes),
+ * sampled here as the browser samples a scaled tile. The reference side is written as
+ * `<name>-<label>.png` next to the screenshot.
+ */
+export async function compareScreen(
+  page: Page,
+  o: { name: string; label: string; levels: readonly { width: number; height: number }[]; reference: (level: number, region: LevelRegion) => Promise<Rgb> | Rgb },
+): Promise<ScreenComparison> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   // The view must be the one on the screenshot: a banner appearing (offline, a warning)
   // resizes the canvas and OSD refits; read the view on both sides of the shot until it holds.
@@ -71,7 +117,7 @@ export async function compareWithEngine(page: Page, engine: TileService, slide: 
     png = await page.getByTestId('viewer-canvas').screenshot();
   }
   assert.ok(view.drawnLevel >= 0, 'tiles are drawn');
-  writeFileSync(join(SCREENSHOTS, `${name}.png`), png);
+  writeFileSync(join(SCREENSHOTS, `${o.name}.png`), png);
   const shot = decodePng(png);
   // The scale bar floats over the canvas: its pixels are not the slide's.
   const canvasBox = await page.getByTestId('viewer-canvas').boundingBox();
@@ -79,12 +125,11 @@ export async function compareWithEngine(page: Page, engine: TileService, slide: 
   assert.ok(canvasBox && barBox);
   const covered = (i: number, j: number): boolean =>
     i >= Math.floor(barBox.x - canvasBox.x) - 1 && i <= Math.ceil(barBox.x + barBox.width - canvasBox.x) && j >= Math.floor(barBox.y - canvasBox.y) - 1 && j <= Math.ceil(barBox.y + barBox.height - canvasBox.y);
-  const level = slide.descriptor.levels[view.drawnLevel]!;
-  const base = slide.descriptor.levels[0]!;
-  const sx = level.width / base.width;
+  const level = o.levels[view.drawnLevel]!;
+  const base = o.levels[0]!;
   // One scale per level, from the widths (as OSD places tiles): floored pyramids drop a
   // partial last row, they do not stretch the level vertically.
-  const sy = sx;
+  const s = level.width / base.width;
   // Screen pixels fully inside the slide, with a pixel of margin for edge blending.
   const i0 = Math.max(0, Math.ceil(-view.x * view.zoom) + 1);
   const j0 = Math.max(0, Math.ceil(-view.y * view.zoom) + 1);
@@ -92,35 +137,47 @@ export async function compareWithEngine(page: Page, engine: TileService, slide: 
   const j1 = Math.min(shot.height, view.canvasHeight, Math.floor((base.height - view.y) * view.zoom) - 1);
   assert.ok(i1 > i0 && j1 > j0, 'part of the slide is on screen');
   // Level pixel centre under screen pixel (i, j)'s centre.
-  const lx = (i: number): number => (view.x + (i + 0.5) / view.zoom) * sx - 0.5;
-  const ly = (j: number): number => (view.y + (j + 0.5) / view.zoom) * sy - 0.5;
+  const lx = (i: number): number => (view.x + (i + 0.5) / view.zoom) * s - 0.5;
+  const ly = (j: number): number => (view.y + (j + 0.5) / view.zoom) * s - 0.5;
   const rx = Math.max(0, Math.floor(lx(i0)) - 1);
   const ry = Math.max(0, Math.floor(ly(j0)) - 1);
   const rw = Math.min(level.width, Math.ceil(lx(i1)) + 2) - rx;
   const rh = Math.min(level.height, Math.ceil(ly(j1)) + 2) - ry;
-  const region = await readRegion(engine, slide, { level: view.drawnLevel, x: rx, y: ry, width: rw, height: rh });
-  const ref = { ...region, channels: 4 as const };
+  const ref = await o.reference(view.drawnLevel, { x: rx, y: ry, width: rw, height: rh });
   const expected = new Uint8Array(shot.width * shot.height * 4);
   let sum = 0;
   let sq = 0;
   let n = 0;
+  const mean: [number, number, number] = [0, 0, 0];
   for (let j = j0; j < j1; j++) {
     for (let i = i0; i < i1; i++) {
       if (covered(i, j)) continue;
       const px = bilinear(ref, lx(i) - rx, ly(j) - ry);
-      const o = (j * shot.width + i) * 4;
+      const o4 = (j * shot.width + i) * 4;
       for (let c = 0; c < 3; c++) {
-        const d = shot.data[o + c]! - px[c]!;
+        const d = shot.data[o4 + c]! - px[c]!;
         sum += Math.abs(d);
         sq += d * d;
-        expected[o + c] = Math.round(px[c]!);
+        mean[c] = mean[c]! + shot.data[o4 + c]!;
+        expected[o4 + c] = Math.round(px[c]!);
       }
-      expected[o + 3] = 255;
+      expected[o4 + 3] = 255;
       n += 3;
     }
   }
   const mae = sum / n;
   const psnr = 10 * Math.log10((255 * 255) / Math.max(sq / n, 1e-9));
-  writeFileSync(join(SCREENSHOTS, `${name}-engine.png`), await encodePng({ width: shot.width, height: shot.height, data: expected }));
-  return { view, mae, psnr, compared: n / 3 };
+  writeFileSync(join(SCREENSHOTS, `${o.name}-${o.label}.png`), await encodePng({ width: shot.width, height: shot.height, data: expected }));
+  const pixels = n / 3;
+  return { view, mae, psnr, compared: pixels, mean: [mean[0] / pixels, mean[1] / pixels, mean[2] / pixels] };
+}
+
+/** The viewer canvas against the slide engine's own readRegion of the same file. */
+export function compareWithEngine(page: Page, engine: TileService, slide: SlideHandle, name: string): Promise<ScreenComparison> {
+  return compareScreen(page, {
+    name,
+    label: 'engine',
+    levels: slide.descriptor.levels,
+    reference: async (level, r) => ({ ...(await readRegion(engine, slide, { level, ...r })), channels: 4 as const }),
+  });
 }

@@ -10,20 +10,17 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import jpeg from 'jpeg-js';
 import type { Browser, Page } from 'playwright-core';
-import { TileCache } from '../../main/cache/tile-cache.js';
 import type { EncodedTile } from '../../main/formats/types.js';
-import { FileRangeReader } from '../../main/sources/file.js';
-import { encodePng } from '../../main/tiles/region.js';
-import { TileService, type SlideHandle } from '../../main/tiles/service.js';
+import type { SlideHandle, TileService } from '../../main/tiles/service.js';
 import { launchChromium } from '../stack/browser-login.js';
 import { SHARED_TESTDATA, startStack, type RunningStack } from '../stack/stack.js';
+import { compareScreen, type ScreenComparison, type WithViewerHook, engineReference, type EngineReference } from './engine-compare.js';
 import { SCREENSHOTS, signIn, startAppUnderTest, type AppUnderTest } from './helpers.js';
-import { bilinear, decodePng, type Rgb } from './pixels.js';
+import type { Rgb } from './pixels.js';
 
 const FILE = 'derived/ome-tiff/NDPI-DAPI-TRITC.2ch-uint16-pyramid-subifds.ome.tif';
 const FOLDER = 's3://research-slides/ome-tiff/';
@@ -32,22 +29,6 @@ const NAME = 'NDPI-DAPI-TRITC.2ch-uint16-pyramid-subifds.ome.tif';
 const DICOM_FILE = 'dicom-wsi/wg26-bpaec-3dhistech-partial/5_0.dcm';
 const DICOM_FOLDER = 's3://research-slides/dicom/wg26-bpaec/';
 const DICOM_NAME = '5_0.dcm';
-
-/** window.__viewer (renderer/src/viewer/test-hook.ts); the tests compile without DOM types. */
-interface Hook {
-  whenFullyLoaded(): Promise<void>;
-  getView(): View;
-  setView(v: { x: number; y: number; zoom: number }): void;
-}
-type WithHook = { __viewer?: Hook };
-interface View {
-  canvasWidth: number;
-  canvasHeight: number;
-  x: number;
-  y: number;
-  zoom: number;
-  drawnLevel: number;
-}
 
 /** A channel's settings as the panel shows them. */
 interface Setting {
@@ -73,11 +54,9 @@ describe('fluorescence: composited channels on screen match the engine (headless
   let stack: RunningStack;
   let browser: Browser;
   let t: AppUnderTest;
-  let engineDir: string;
+  let reference: EngineReference;
   let engine: TileService;
-  let engineCache: TileCache;
   let slide: SlideHandle;
-  const failedRequests: string[] = [];
   const tileRequests: string[] = [];
 
   before(async () => {
@@ -87,28 +66,17 @@ describe('fluorescence: composited channels on screen match the engine (headless
     t.page.on('request', (r) => {
       if (new URL(r.url()).pathname.startsWith('/tiles/')) tileRequests.push(r.url());
     });
-    t.page.on('requestfailed', (r) => {
-      const failure = r.failure()?.errorText ?? '';
-      // OSD drops tile loads it no longer needs when the view changes: expected.
-      if (!(new URL(r.url()).pathname.startsWith('/tiles/') && failure === 'net::ERR_ABORTED')) failedRequests.push(`${r.url()} ${failure}`);
-    });
-    t.page.on('response', (r) => {
-      if (r.status() >= 400) failedRequests.push(`${r.url()} ${r.status()}`);
-    });
     await t.page.getByTestId('signin-screen').waitFor();
     // The reference: the same file the stack uploaded, read in place by the engine.
-    engineDir = mkdtempSync(join(tmpdir(), 'wsi-fluo-ref-'));
-    engineCache = TileCache.open(join(engineDir, 'tiles.db'));
-    engine = new TileService({ cache: engineCache, resolve: async (uri) => new FileRangeReader(uri) });
+    reference = engineReference();
+    engine = reference.engine;
     slide = await engine.open(join(SHARED_TESTDATA, FILE));
   });
   after(async () => {
     await t?.close();
     await browser?.close();
     await stack?.stop();
-    await engine?.close();
-    engineCache?.close();
-    if (engineDir) rmSync(engineDir, { recursive: true, force: true });
+    await reference?.close();
   });
 
   test('bob opens the 2-channel 16-bit OME-TIFF; overview and full resolution match the raw planes composited with the panel settings', async () => {
@@ -143,7 +111,7 @@ describe('fluorescence: composited channels on screen match the engine (headless
     assert.ok(overview.mean[0] > 5 && overview.mean[2] > 5, `both channels show (mean RGB ${overview.mean.map((m) => m.toFixed(1)).join(', ')})`);
 
     const base = slide.descriptor.levels[0]!;
-    await page.evaluate((v) => (globalThis as WithHook).__viewer!.setView(v), { x: Math.floor(base.width / 2 - 400), y: Math.floor(base.height / 2 - 300), zoom: 1 });
+    await page.evaluate((v) => (globalThis as WithViewerHook).__viewer!.setView(v), { x: Math.floor(base.width / 2 - 400), y: Math.floor(base.height / 2 - 300), zoom: 1 });
     await settle(page);
     const full = await compare(page, slide, initial, 'fluorescence-full-resolution');
     assert.equal(full.view.drawnLevel, 0);
@@ -218,7 +186,7 @@ describe('fluorescence: composited channels on screen match the engine (headless
     assert.ok(overview.mae < 2, `overview mean absolute difference ${overview.mae.toFixed(2)}`);
     assert.ok(overview.psnr >= 35, `overview PSNR ${overview.psnr.toFixed(1)} dB`);
     const base = ref.descriptor.levels[0]!;
-    await page.evaluate((v) => (globalThis as WithHook).__viewer!.setView(v), { x: Math.floor(base.width / 2 - 400), y: Math.floor(base.height / 2 - 300), zoom: 1 });
+    await page.evaluate((v) => (globalThis as WithViewerHook).__viewer!.setView(v), { x: Math.floor(base.width / 2 - 400), y: Math.floor(base.height / 2 - 300), zoom: 1 });
     await settle(page);
     const full = await compare(page, ref, settings, 'fluorescence-dicom-full-resolution');
     assert.equal(full.view.drawnLevel, 0);
@@ -233,14 +201,14 @@ describe('fluorescence: composited channels on screen match the engine (headless
 
   test('no console errors and no failed requests', () => {
     assert.deepEqual(t.consoleErrors, []);
-    assert.deepEqual(failedRequests, []);
+    assert.deepEqual(t.failedRequests, []);
   });
 
   /** Every tile in, every settings change applied and drawn. */
   async function settle(page: Page): Promise<void> {
-    await page.waitForFunction(() => (globalThis as WithHook).__viewer !== undefined);
+    await page.waitForFunction(() => (globalThis as WithViewerHook).__viewer !== undefined);
     await page.waitForFunction(settled, -1);
-    await page.evaluate(() => (globalThis as WithHook).__viewer!.whenFullyLoaded());
+    await page.evaluate(() => (globalThis as WithViewerHook).__viewer!.whenFullyLoaded());
     await page.waitForFunction(settled, -1);
   }
 
@@ -252,62 +220,9 @@ describe('fluorescence: composited channels on screen match the engine (headless
     await settle(page);
   }
 
-  async function compare(page: Page, ref: SlideHandle, settings: Setting[], name: string): Promise<{ view: View; mae: number; psnr: number; compared: number; mean: [number, number, number] }> {
-    const view = await page.evaluate(() => (globalThis as WithHook).__viewer!.getView());
-    assert.ok(view.drawnLevel >= 0, 'tiles are drawn');
-    const shotPng = decodePng(await page.getByTestId('viewer-canvas').screenshot({ path: join(SCREENSHOTS, `${name}.png`) }));
-    // The scale bar floats over the canvas: its pixels are not the slide's.
-    const canvasBox = await page.getByTestId('viewer-canvas').boundingBox();
-    const barBox = await page.getByTestId('scale-bar').boundingBox();
-    assert.ok(canvasBox && barBox);
-    const covered = (i: number, j: number): boolean =>
-      i >= Math.floor(barBox.x - canvasBox.x) - 1 && i <= Math.ceil(barBox.x + barBox.width - canvasBox.x) && j >= Math.floor(barBox.y - canvasBox.y) - 1 && j <= Math.ceil(barBox.y + barBox.height - canvasBox.y);
-    const level = ref.descriptor.levels[view.drawnLevel]!;
-    const base = ref.descriptor.levels[0]!;
-    // One scale per level from the widths, as OSD places tiles (test/e2e/viewer.test.ts).
-    const s = level.width / base.width;
-    const i0 = Math.max(0, Math.ceil(-view.x * view.zoom) + 1);
-    const j0 = Math.max(0, Math.ceil(-view.y * view.zoom) + 1);
-    const i1 = Math.min(shotPng.width, view.canvasWidth, Math.floor((base.width - view.x) * view.zoom) - 1);
-    const j1 = Math.min(shotPng.height, view.canvasHeight, Math.floor((base.height - view.y) * view.zoom) - 1);
-    assert.ok(i1 > i0 && j1 > j0, 'part of the slide is on screen');
-    const lx = (i: number): number => (view.x + (i + 0.5) / view.zoom) * s - 0.5;
-    const ly = (j: number): number => (view.y + (j + 0.5) / view.zoom) * s - 0.5;
-    const rx = Math.max(0, Math.floor(lx(i0)) - 1);
-    const ry = Math.max(0, Math.floor(ly(j0)) - 1);
-    const rw = Math.min(level.width, Math.ceil(lx(i1)) + 2) - rx;
-    const rh = Math.min(level.height, Math.ceil(ly(j1)) + 2) - ry;
-    const expectedImage = await compositeFromEngine(ref, view.drawnLevel, { x: rx, y: ry, width: rw, height: rh }, settings);
-    const expected = new Uint8Array(shotPng.width * shotPng.height * 4);
-    let sum = 0;
-    let sq = 0;
-    let n = 0;
-    const mean: [number, number, number] = [0, 0, 0];
-    for (let j = j0; j < j1; j++) {
-      for (let i = i0; i < i1; i++) {
-        if (covered(i, j)) continue;
-        const px = bilinear(expectedImage, lx(i) - rx, ly(j) - ry);
-        const o = (j * shotPng.width + i) * 4;
-        for (let c = 0; c < 3; c++) {
-          const d = shotPng.data[o + c]! - px[c]!;
-          sum += Math.abs(d);
-          sq += d * d;
-          mean[c] = mean[c]! + shotPng.data[o + c]!;
-          expected[o + c] = Math.round(px[c]!);
-        }
-        expected[o + 3] = 255;
-        n += 3;
-      }
-    }
-    const pixels = n / 3;
-    writeFileSync(join(SCREENSHOTS, `${name}-engine.png`), await encodePng({ width: shotPng.width, height: shotPng.height, data: expected }));
-    return {
-      view,
-      mae: sum / n,
-      psnr: 10 * Math.log10((255 * 255) / Math.max(sq / n, 1e-9)),
-      compared: pixels,
-      mean: mean.map((m) => m / pixels) as [number, number, number],
-    };
+  /** The canvas against the engine's raw planes composited independently with the panel's settings. */
+  function compare(page: Page, ref: SlideHandle, settings: Setting[], name: string): Promise<ScreenComparison> {
+    return compareScreen(page, { name, label: 'engine', levels: ref.descriptor.levels, reference: (level, r) => compositeFromEngine(ref, level, r, settings) });
   }
 
   /**

@@ -50,6 +50,10 @@ export interface AppUnderTest {
   context: BrowserContext;
   page: Page;
   consoleErrors: string[];
+  /** Requests that failed or were answered with 4xx/5xx, but for the expected ones below. */
+  failedRequests: string[];
+  /** Tile loads OpenSeadragon cancelled because the view moved on: expected, counted. */
+  cancelledTiles: string[];
   close(): Promise<void>;
   /** Stop the app (as quitting it does) and start it again on the same data and cache folders. */
   restart(): Promise<AppUnderTest>;
@@ -72,6 +76,18 @@ export async function startAppUnderTest(
     if (m.type() === 'error') consoleErrors.push(m.text());
   });
   page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
+  const failedRequests: string[] = [];
+  const cancelledTiles: string[] = [];
+  page.on('requestfailed', (r) => {
+    const path = new URL(r.url()).pathname;
+    const failure = r.failure()?.errorText ?? '';
+    // OSD drops tile loads it no longer needs when the view changes, and a reload ends the event stream.
+    if (failure === 'net::ERR_ABORTED' && path.startsWith('/tiles/')) cancelledTiles.push(r.url());
+    else if (!(failure === 'net::ERR_ABORTED' && path === '/api/events')) failedRequests.push(`${r.url()} ${failure}`);
+  });
+  page.on('response', (r) => {
+    if (r.status() >= 400) failedRequests.push(`${r.url()} ${r.status()}`);
+  });
   await page.goto(app.launchUrl);
   return {
     app,
@@ -80,6 +96,8 @@ export async function startAppUnderTest(
     context,
     page,
     consoleErrors,
+    failedRequests,
+    cancelledTiles,
     close: async () => {
       await context.close().catch(() => undefined);
       await app.close();

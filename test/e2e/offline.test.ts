@@ -9,17 +9,13 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+
 import type { Browser } from 'playwright-core';
-import { TileCache } from '../../main/cache/tile-cache.js';
-import { FileRangeReader } from '../../main/sources/file.js';
-import { TileService, type SlideHandle } from '../../main/tiles/service.js';
+import type { SlideHandle, TileService } from '../../main/tiles/service.js';
 import { launchChromium } from '../stack/browser-login.js';
 import { ensureDemoSlide } from '../stack/demo-slides.js';
 import { startStack, type RunningStack } from '../stack/stack.js';
-import { compareWithEngine, fullPage, setViewerView, whenViewerLoaded } from './engine-compare.js';
+import { compareWithEngine, fullPage, setViewerView, whenViewerLoaded, engineReference, type EngineReference } from './engine-compare.js';
 import { screenshot, signIn, startAppUnderTest, type AppUnderTest } from './helpers.js';
 
 /** The slide test/stack puts in pathology-slides/demo/ (same generator spec as stack.ts). */
@@ -32,40 +28,25 @@ describe('offline: pin from the viewer, storage goes away, the pinned slide stil
   let stack: RunningStack;
   let browser: Browser;
   let t: AppUnderTest;
-  let engineDir: string;
+  let reference: EngineReference;
   let engine: TileService;
-  let engineCache: TileCache;
   let slide: SlideHandle;
-  const failedRequests: string[] = [];
 
   before(async () => {
     stack = await startStack({ seedSharedTestdata: false });
     browser = await launchChromium();
     t = await startAppUnderTest(browser, stack.configFile);
-    t.page.on('requestfailed', (r) => {
-      const path = new URL(r.url()).pathname;
-      const failure = r.failure()?.errorText ?? '';
-      // OSD drops tile loads it no longer needs, and a reload ends the event stream: expected.
-      if ((path.startsWith('/tiles/') || path === '/api/events') && failure === 'net::ERR_ABORTED') return;
-      failedRequests.push(`${r.url()} ${failure}`);
-    });
-    t.page.on('response', (r) => {
-      if (r.status() >= 400) failedRequests.push(`${r.url()} ${r.status()}`);
-    });
     await t.page.getByTestId('signin-screen').waitFor();
     // The reference: the same file the stack uploaded, read in place by the engine.
-    engineDir = mkdtempSync(join(tmpdir(), 'wsi-offline-ref-'));
-    engineCache = TileCache.open(join(engineDir, 'tiles.db'));
-    engine = new TileService({ cache: engineCache, resolve: async (uri) => new FileRangeReader(uri) });
+    reference = engineReference();
+    engine = reference.engine;
     slide = await engine.open(ensureDemoSlide(DEMO));
   });
   after(async () => {
     await t?.close();
     await browser?.close();
     await stack?.stop();
-    await engine?.close();
-    engineCache?.close();
-    if (engineDir) rmSync(engineDir, { recursive: true, force: true });
+    await reference?.close();
   });
 
   test('alice makes the demo slide available offline from the viewer and follows it to 100 %', async () => {
@@ -201,7 +182,7 @@ describe('offline: pin from the viewer, storage goes away, the pinned slide stil
 
   test('no console errors and no failed requests', () => {
     assert.deepEqual(t.consoleErrors, []);
-    assert.deepEqual(failedRequests, []);
+    assert.deepEqual(t.failedRequests, []);
   });
 
   test('the app restarted with neither storage nor the sign-in service: alice works offline and the pinned slide opens', async () => {

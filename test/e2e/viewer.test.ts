@@ -8,17 +8,14 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { TileCache } from '../../main/cache/tile-cache.js';
-import { FileRangeReader } from '../../main/sources/file.js';
-import { TileService, type SlideHandle } from '../../main/tiles/service.js';
+import type { SlideHandle, TileService } from '../../main/tiles/service.js';
 import { launchChromium } from '../stack/browser-login.js';
 import { ensureDemoSlide } from '../stack/demo-slides.js';
 import { SHARED_TESTDATA, startStack, type RunningStack } from '../stack/stack.js';
-import { compareWithEngine, fullPage, type WithViewerHook } from './engine-compare.js';
+import { compareWithEngine, fullPage, type WithViewerHook, engineReference, type EngineReference } from './engine-compare.js';
 import { signIn, startAppUnderTest, type AppUnderTest } from './helpers.js';
 
 /** The slide test/stack puts in pathology-slides/demo/ (same generator spec as stack.ts). */
@@ -38,40 +35,25 @@ describe('viewer: pixels on screen match the engine (headless host, real Chromiu
   let stack: RunningStack;
   let browser: Browser;
   let t: AppUnderTest;
-  let engineDir: string;
+  let reference: EngineReference;
   let engine: TileService;
-  let engineCache: TileCache;
   let slide: SlideHandle;
-  const failedRequests: string[] = [];
-  const cancelledTiles: string[] = [];
 
   before(async () => {
     stack = await startStack({});
     browser = await launchChromium();
     t = await startAppUnderTest(browser, stack.configFile);
-    t.page.on('requestfailed', (r) => {
-      const failure = r.failure()?.errorText ?? '';
-      // OSD drops tile loads it no longer needs when the view changes: expected.
-      if (new URL(r.url()).pathname.startsWith('/tiles/') && failure === 'net::ERR_ABORTED') cancelledTiles.push(r.url());
-      else failedRequests.push(`${r.url()} ${failure}`);
-    });
-    t.page.on('response', (r) => {
-      if (r.status() >= 400) failedRequests.push(`${r.url()} ${r.status()}`);
-    });
     await t.page.getByTestId('signin-screen').waitFor();
     // The reference: the same file the stack uploaded, read in place by the engine.
-    engineDir = mkdtempSync(join(tmpdir(), 'wsi-viewer-ref-'));
-    engineCache = TileCache.open(join(engineDir, 'tiles.db'));
-    engine = new TileService({ cache: engineCache, resolve: async (uri) => new FileRangeReader(uri) });
+    reference = engineReference();
+    engine = reference.engine;
     slide = await engine.open(ensureDemoSlide(DEMO));
   });
   after(async () => {
     await t?.close();
     await browser?.close();
     await stack?.stop();
-    await engine?.close();
-    engineCache?.close();
-    if (engineDir) rmSync(engineDir, { recursive: true, force: true });
+    await reference?.close();
   });
 
   test('alice opens the demo slide; overview and full resolution match readRegion', async () => {
@@ -113,7 +95,7 @@ describe('viewer: pixels on screen match the engine (headless host, real Chromiu
     assert.ok(full.psnr >= 35, `full-resolution PSNR ${full.psnr.toFixed(1)} dB`);
     process.stderr.write(
       `viewer pixels: overview level ${overview.view.drawnLevel} MAE ${overview.mae.toFixed(2)} PSNR ${overview.psnr.toFixed(1)} dB over ${overview.compared} px; ` +
-        `full resolution MAE ${full.mae.toFixed(2)} PSNR ${full.psnr.toFixed(1)} dB over ${full.compared} px; ${cancelledTiles.length} tile loads cancelled\n`,
+        `full resolution MAE ${full.mae.toFixed(2)} PSNR ${full.psnr.toFixed(1)} dB over ${full.compared} px; ${t.cancelledTiles.length} tile loads cancelled\n`,
     );
 
     // Back to the folder the slide came from.
@@ -167,7 +149,7 @@ describe('viewer: pixels on screen match the engine (headless host, real Chromiu
 
   test('no console errors and no failed requests but tile loads the viewer cancelled', () => {
     assert.deepEqual(t.consoleErrors, []);
-    assert.deepEqual(failedRequests, []);
+    assert.deepEqual(t.failedRequests, []);
   });
 
   test("after sign-out an open slide's tile URL no longer answers", async () => {

@@ -16,26 +16,15 @@ import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../stack/browser-login.js';
 import { ensureDemoSlide } from '../stack/demo-slides.js';
 import { SHARED_TESTDATA, startStack, type RunningStack } from '../stack/stack.js';
+import type { ViewerView, WithViewerHook } from './engine-compare.js';
 import { screenshot, signIn, startAppUnderTest, type AppUnderTest } from './helpers.js';
 
 const DEMO = { folder: 's3://pathology-slides/demo/', name: 'demo-tissue-a.tif', mpp: 0.25 };
 /** Real Aperio file with label and macro; 0.499 µm per pixel. */
 const SVS = { folder: 's3://pathology-slides/aperio/', name: 'CMU-1-Small-Region.svs', file: 'aperio-svs/CMU-1-Small-Region.svs', mpp: 0.499 };
 
-interface View {
-  canvasWidth: number;
-  canvasHeight: number;
-  x: number;
-  y: number;
-  zoom: number;
-  rotation: number;
-}
-interface Hook {
-  whenFullyLoaded(): Promise<void>;
-  getView(): View;
-  setView(v: { x: number; y: number; zoom: number }): void;
-}
-type WithHooks = { __viewers?: (Hook | undefined)[] };
+type View = ViewerView;
+type WithHooks = WithViewerHook;
 
 const view = (page: Page, pane: number): Promise<View> => page.evaluate((p) => (globalThis as WithHooks).__viewers![p]!.getView(), pane);
 const loaded = async (page: Page, pane: number): Promise<void> => {
@@ -55,7 +44,6 @@ describe('workspace: side by side, synchronised, keyboard (headless host, real C
   let stack: RunningStack;
   let browser: Browser;
   let t: AppUnderTest;
-  const failedRequests: string[] = [];
   /** What the user picks in the next "open file" dialog (undefined: cancels it). */
   let nextPick: string | undefined;
 
@@ -63,13 +51,6 @@ describe('workspace: side by side, synchronised, keyboard (headless host, real C
     stack = await startStack({});
     browser = await launchChromium();
     t = await startAppUnderTest(browser, stack.configFile, { pickFile: async () => nextPick });
-    t.page.on('requestfailed', (r) => {
-      // OSD drops tile loads it no longer needs when the view changes: expected.
-      if (!(new URL(r.url()).pathname.startsWith('/tiles/') && r.failure()?.errorText === 'net::ERR_ABORTED')) failedRequests.push(`${r.url()} ${r.failure()?.errorText}`);
-    });
-    t.page.on('response', (r) => {
-      if (r.status() >= 400) failedRequests.push(`${r.url()} ${r.status()}`);
-    });
     await t.page.getByTestId('signin-screen').waitFor();
     const alice = stack.users.find((u) => u.username === 'alice');
     assert.ok(alice);
@@ -211,6 +192,6 @@ describe('workspace: side by side, synchronised, keyboard (headless host, real C
 
   test('no console errors and no failed requests', () => {
     assert.deepEqual(t.consoleErrors, []);
-    assert.deepEqual(failedRequests, []);
+    assert.deepEqual(t.failedRequests, []);
   });
 });
