@@ -176,9 +176,9 @@ function SlideView(props: { slide: OpenedSlide; pane: number; sync?: ViewSync; r
       crossOriginPolicy: false,
       loadTilesWithAjax: false,
       gestureSettingsMouse: { clickToZoom: false, dblClickToZoom: true },
-      // maxTilesPerFrame stays at OSD's default: at 16, tiles arriving together from the
-      // cache were sometimes left drawn stretched at rest (27 dB against the slide). The
-      // tile hints (viewer/tile-hints.ts) give main the whole view at once anyway.
+      // OSD starts one tile load per frame by default (ten on the first): a 54-tile view
+      // trickles out over a second of frames. Main schedules and merges; let OSD ask at once.
+      maxTilesPerFrame: 16,
       // A TileSource instance is accepted at run time; the typings list only option objects.
       tileSources: (channels?.tileSource ?? createTileSource(slide)) as unknown as OpenSeadragon.TileSourceOptions,
     });
@@ -439,11 +439,20 @@ function seamlessAtRest(viewer: OpenSeadragon.Viewer): void {
   const drawer = viewer.drawer as unknown as { minimumOverlapRequired?: (tiledImage: unknown) => boolean };
   if (typeof drawer.minimumOverlapRequired !== 'function') return;
   drawer.minimumOverlapRequired = () => (viewer as unknown as { isAnimating(): boolean }).isAnimating();
-  // OSD draws the last frame of an animation while it still counts as animating, and a
-  // resize (a banner appearing) may leave the canvas as it was drawn before: the view
-  // would rest on stretched tiles. One more frame at rest draws them at their exact size.
-  viewer.addHandler('animation-finish', () => viewer.forceRedraw());
-  viewer.addHandler('resize', () => viewer.forceRedraw());
+  // OSD sizes a tile when it positions it in an update pass, not when it draws it: tiles
+  // that finished loading during an animation keep their one-pixel overlap once the view
+  // rests, because a fully loaded, unmoving image is not updated again (measured: 27 dB
+  // against the slide when several tiles arrive per frame). At rest, ask for one more
+  // update pass so every tile is positioned at its exact size, and redraw.
+  const reposition = (): void => {
+    for (let i = 0; i < viewer.world.getItemCount(); i++) {
+      // TiledImage._needsUpdate: OSD's own flag for "position the tiles again"; not in the typings.
+      (viewer.world.getItemAt(i) as unknown as { _needsUpdate: boolean })._needsUpdate = true;
+    }
+    viewer.forceRedraw();
+  };
+  viewer.addHandler('animation-finish', reposition);
+  viewer.addHandler('resize', reposition);
 }
 
 function SlideProperties(props: { slide: OpenedSlide }) {
