@@ -4,15 +4,14 @@
  * `tile` writes one stored tile, `region` a PNG of an area, `pin` downloads a slide into
  * the app's tile cache for offline use.
  */
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { TileCache } from '../cache/tile-cache.js';
 import { AppError } from '../common/errors.js';
-import { openSlide, readTile, type OpenOptions } from '../formats/open.js';
+import { openSlide, readTile } from '../formats/open.js';
 import type { EncodedTile } from '../formats/types.js';
-import { parseS3Uri } from '../sources/s3.js';
 import { sourceKind } from '../sources/resolve.js';
+import { siblingsOption, type SiblingOptions } from '../sources/siblings.js';
 import type { RangeReader } from '../sources/types.js';
 import { PinManager, type PinProgress } from '../tiles/pinning.js';
 import { encodePng, readRegion } from '../tiles/region.js';
@@ -21,33 +20,16 @@ import { flagString, usageError, type ParsedArgs } from './args.js';
 import { registerCommand } from './commands.js';
 import type { CliContext } from './context.js';
 
-/** Other .dcm objects next to a DICOM file: a series is often one file per level. */
-async function siblingsOf(ctx: CliContext, uri: string): Promise<OpenOptions['siblings']> {
-  if (!/\.dcm$/i.test(uri)) return undefined;
-  return async (): Promise<RangeReader[]> => {
-    const kind = sourceKind(uri);
-    if (kind === 's3') {
-      const { bucket, key } = parseS3Uri(uri);
-      const folder = key.slice(0, key.lastIndexOf('/') + 1);
-      const listing = await (await ctx.s3()).list(`s3://${bucket}/${folder}`);
-      const others = listing.entries.filter((e) => e.kind === 'file' && /\.dcm$/i.test(e.name) && e.uri !== uri);
-      return Promise.all(others.map((e) => ctx.reader(e.uri)));
-    }
-    if (kind === 'file') {
-      const path = /^file:/i.test(uri) ? fileURLToPath(uri) : uri;
-      const names = (await readdir(dirname(path))).filter((n) => /\.dcm$/i.test(n) && join(dirname(path), n) !== path);
-      return Promise.all(names.map((n) => ctx.reader(join(dirname(path), n))));
-    }
-    return [];
-  };
+/** A DICOM file's series siblings, read with this run's sign-in. */
+function siblingSources(ctx: CliContext): SiblingOptions {
+  return { s3: () => ctx.s3(), reader: (u) => ctx.reader(u) };
 }
 
 async function open(ctx: CliContext, args: ParsedArgs): Promise<{ reader: RangeReader; slide: Awaited<ReturnType<typeof openSlide>> }> {
   const uri = args.positionals[0];
   if (!uri) throw usageError('Give the slide: a local path, s3://bucket/key or https://….');
   const reader = await ctx.reader(uri);
-  const siblings = await siblingsOf(ctx, uri);
-  const slide = await openSlide(reader, siblings ? { siblings } : {});
+  const slide = await openSlide(reader, siblingsOption(uri, siblingSources(ctx)));
   return { reader, slide };
 }
 
@@ -133,7 +115,7 @@ async function tileService(ctx: CliContext): Promise<{ service: TileService; cac
   await mkdir(s.paths.cache, { recursive: true });
   const cache = TileCache.open(join(s.paths.cache, CACHE_FILE), { budgetBytes: s.cache.budgetMiB * 1024 * 1024 });
   ctx.onDispose(() => cache.close());
-  const service = new TileService({ cache, resolve: (uri) => ctx.source(uri) });
+  const service = new TileService({ cache, resolve: (uri) => ctx.source(uri), openSlide: (reader, options) => openSlide(reader, { ...options, ...siblingsOption(reader.uri, siblingSources(ctx)) }) });
   ctx.onDispose(() => service.close());
   return { service, cache };
 }

@@ -12,7 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { TileCache } from '../../main/cache/tile-cache.js';
+import { openSlide } from '../../main/formats/open.js';
 import { FileRangeReader } from '../../main/sources/file.js';
+import { siblingsOption } from '../../main/sources/siblings.js';
 import { encodePng, readRegion } from '../../main/tiles/region.js';
 import { TileService, type SlideHandle } from '../../main/tiles/service.js';
 import { SCREENSHOTS } from './helpers.js';
@@ -53,7 +55,12 @@ export interface EngineReference {
 export function engineReference(): EngineReference {
   const dir = mkdtempSync(join(tmpdir(), 'wsi-e2e-ref-'));
   const cache = TileCache.open(join(dir, 'tiles.db'));
-  const engine = new TileService({ cache, resolve: async (uri) => new FileRangeReader(uri) });
+  const engine = new TileService({
+    cache,
+    resolve: async (uri) => new FileRangeReader(uri),
+    // A DICOM file opens as its series, as in the app.
+    openSlide: (reader, options) => openSlide(reader, { ...options, ...siblingsOption(reader.uri, { reader: (uri) => new FileRangeReader(uri) }) }),
+  });
   return {
     engine,
     close: async () => {

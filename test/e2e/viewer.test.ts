@@ -27,6 +27,12 @@ const SHARED = [
   { file: 'aperio-svs/CMU-1-Small-Region.svs', folder: 's3://pathology-slides/aperio/', name: 'CMU-1-Small-Region.svs' },
   // vips pyramid: level sizes floored (1483 where OSD would expect 1484).
   { file: 'derived/generic-tiff/CMU-1-Small-Region.pyramid-jpeg.tif', folder: 's3://pathology-slides/generic-tiff/', name: 'CMU-1-Small-Region.pyramid-jpeg.tif' },
+  // The same as BigTIFF (64-bit offsets).
+  { file: 'derived/generic-tiff/CMU-1-Small-Region.pyramid-jpeg.bigtiff.tif', folder: 's3://pathology-slides/generic-tiff/', name: 'CMU-1-Small-Region.pyramid-jpeg.bigtiff.tif' },
+  // DICOM WSI, one file per level in one S3 prefix: the clicked file opens as its series.
+  { file: 'dicom-wsi/cmu1-small-region-wsi2dcm-pyramid/level-0-frames-0-30.dcm', folder: 's3://pathology-slides/dicom/cmu1-small-region/', name: 'level-0-frames-0-30.dcm' },
+  // DICOM WSI, one level, YBR_FULL_422 JPEG frames.
+  { file: 'dicom-wsi/wsi2dcm-single-level/jpeg-baseline.dcm', folder: 's3://teaching/dicom/single-level/', name: 'jpeg-baseline.dcm' },
 ];
 
 type WithHook = WithViewerHook;
@@ -124,7 +130,7 @@ describe('viewer: pixels on screen match the engine (headless host, real Chromiu
       await page.evaluate(() => (globalThis as WithHook).__viewer!.whenFullyLoaded());
       const base = ref.descriptor.levels[0]!;
       assert.equal(await page.getByTestId('prop-levels').textContent(), String(ref.descriptor.levels.length));
-      const stem = `viewer-${s.name.replace(/\..*$/, '').toLowerCase()}-${s.file.split('/')[0]}`;
+      const stem = `viewer-${s.name.replace(/\.[^.]+$/, '').toLowerCase()}-${s.file.split('/')[0]}`;
       const overview = await compareWithEngine(page, engine, ref, `${stem}-overview`);
       assert.ok(overview.compared > 50_000, `compared ${overview.compared} pixels`);
       assert.ok(overview.mae < 2, `overview mean absolute difference ${overview.mae.toFixed(2)}`);
