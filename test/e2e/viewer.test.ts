@@ -33,6 +33,16 @@ const SHARED = [
   { file: 'dicom-wsi/cmu1-small-region-wsi2dcm-pyramid/level-0-frames-0-30.dcm', folder: 's3://pathology-slides/dicom/cmu1-small-region/', name: 'level-0-frames-0-30.dcm' },
   // DICOM WSI, one level, YBR_FULL_422 JPEG frames.
   { file: 'dicom-wsi/wsi2dcm-single-level/jpeg-baseline.dcm', folder: 's3://teaching/dicom/single-level/', name: 'jpeg-baseline.dcm' },
+  // DICOM WSI, JPEG 2000 lossless frames (decoded in main, sent as PNG).
+  { file: 'dicom-wsi/wsi2dcm-single-level/jpeg2000-lossless.dcm', folder: 's3://teaching/dicom/jpeg2000/', name: 'jpeg2000-lossless.dcm' },
+  // DICOM WSI, uncompressed frames.
+  { file: 'dicom-wsi/wsi2dcm-single-level/raw-explicit-le.dcm', folder: 's3://teaching/dicom/native/', name: 'raw-explicit-le.dcm' },
+  // Hand-assembled, non-conformant DICOM (no DimensionOrganizationType, empty ImageType).
+  { file: 'dicom-wsi/pathml-small_dicom-tcga.dcm', folder: 's3://teaching/dicom/tcga/', name: 'pathml-small_dicom-tcga.dcm' },
+  // Hamamatsu NDPI: one JPEG stripe per level with restart markers.
+  { file: 'hamamatsu-ndpi/test3-DAPI-2-387.ndpi', folder: 's3://teaching/ndpi/', name: 'test3-DAPI-2-387.ndpi' },
+  // OME-TIFF brightfield with its pyramid in SubIFDs.
+  { file: 'derived/ome-tiff/CMU-1-Small-Region.rgb-pyramid-subifds.ome.tif', folder: 's3://teaching/ome-tiff/', name: 'CMU-1-Small-Region.rgb-pyramid-subifds.ome.tif' },
 ];
 
 type WithHook = WithViewerHook;

@@ -113,7 +113,15 @@ const SHARED_FILES: Record<string, [string, string][]> = {
     ['derived/ome-tiff/NDPI-DAPI-TRITC.2ch-uint16-pyramid-subifds.ome.tif', 'ome-tiff/NDPI-DAPI-TRITC.2ch-uint16-pyramid-subifds.ome.tif'],
     ['dicom-wsi/wg26-bpaec-3dhistech-partial/', 'dicom/wg26-bpaec/'],
   ],
-  teaching: [['dicom-wsi/wsi2dcm-single-level/jpeg-baseline.dcm', 'dicom/single-level/jpeg-baseline.dcm']],
+  // Teaching: one of each remaining kind the engine reads, each DICOM object in a folder of its own (not one series).
+  teaching: [
+    ['dicom-wsi/wsi2dcm-single-level/jpeg-baseline.dcm', 'dicom/single-level/jpeg-baseline.dcm'],
+    ['dicom-wsi/wsi2dcm-single-level/jpeg2000-lossless.dcm', 'dicom/jpeg2000/jpeg2000-lossless.dcm'],
+    ['dicom-wsi/wsi2dcm-single-level/raw-explicit-le.dcm', 'dicom/native/raw-explicit-le.dcm'],
+    ['dicom-wsi/pathml-small_dicom-tcga.dcm', 'dicom/tcga/pathml-small_dicom-tcga.dcm'],
+    ['hamamatsu-ndpi/test3-DAPI-2-387.ndpi', 'ndpi/test3-DAPI-2-387.ndpi'],
+    ['derived/ome-tiff/CMU-1-Small-Region.rgb-pyramid-subifds.ome.tif', 'ome-tiff/CMU-1-Small-Region.rgb-pyramid-subifds.ome.tif'],
+  ],
 };
 
 export async function startStack(options: StackOptions = {}): Promise<RunningStack> {
