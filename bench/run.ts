@@ -143,6 +143,8 @@ async function main(): Promise<void> {
 
     // --- peer: geotiff.js with its defaults through the same link ---------------------
     log('peer: geotiff.js');
+    // The peer starts as a separate viewer would: no connection of the engine's to reuse.
+    await shaper.dropConnections();
     const peer = await measurePeer(shaper, `${link.url}/${BUCKET}/${KEY}`, vp);
 
     // --- warm cache vs the same tiles as files ---------------------------------------
@@ -183,6 +185,7 @@ async function main(): Promise<void> {
     const UI_FOLDER = 'bench/';
     const UI_NAME = 'cmu1-replicated.tif';
     await admin.send(new CopyObjectCommand({ Bucket: 'pathology-slides', Key: `${UI_FOLDER}${UI_NAME}`, CopySource: `${BUCKET}/${KEY}` }));
+    await shaper.dropConnections();
     const ui = await measureUiFirstViewport({
       stack,
       shaper,

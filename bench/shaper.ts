@@ -72,6 +72,18 @@ export class LinkShaper {
     return snapshot;
   }
 
+  /**
+   * Close every connection through the link, as if each client started afresh: the
+   * engine and the peer share Node's HTTP client pool in this process, and neither may
+   * ride on connections the other opened.
+   */
+  async dropConnections(): Promise<void> {
+    for (const s of this.#sockets) s.destroy();
+    this.#sockets.clear();
+    // Let the clients see the closes before they pick a pooled connection again.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+
   async stop(): Promise<void> {
     for (const s of this.#sockets) s.destroy();
     await new Promise<void>((resolve) => (this.#server ? this.#server.close(() => resolve()) : resolve()));

@@ -135,6 +135,9 @@ export async function sendWithRetry(
 
 // ---- the reader ------------------------------------------------------------------------
 
+/** More parallel connections than a scheduler ever uses per host are not worth opening. */
+const MAX_PRECONNECT = 8;
+
 export class TransportRangeReader implements RangeReader {
   readonly uri: string;
   readonly #t: RangeTransport;
@@ -152,6 +155,21 @@ export class TransportRangeReader implements RangeReader {
 
   #identity(): ObjectIdentity {
     return { uri: this.uri, size: this.#size ?? 0, etag: this.#etag, lastModified: this.#lastModified };
+  }
+
+  /**
+   * As a browser's preconnect: one 1-byte GET per connection wanted, sent together so the
+   * HTTP client opens that many sockets, which it keeps alive for the reads that follow.
+   * Their answers are dropped: they must not teach this reader a size or version.
+   */
+  preconnect(connections: number): void {
+    if (this.#closed) return;
+    for (let i = 0; i < Math.min(connections, MAX_PRECONNECT); i++) {
+      this.#t
+        .send('GET', { range: 'bytes=0-0' })
+        .then((res) => res.body?.cancel())
+        .catch(() => undefined);
+    }
   }
 
   async stat(signal?: AbortSignal): Promise<ObjectIdentity> {

@@ -39,6 +39,12 @@ export interface RangeReader {
    * the first read (ETag differs), rejects with `SOURCE_CHANGED`.
    */
   read(ranges: readonly ByteRange[], signal?: AbortSignal): Promise<RangeReadResult>;
+  /**
+   * Open up to `connections` connections to the object's host now, without waiting, so
+   * the reads that follow (a viewport's tiles over parallel connections) do not each pay
+   * a TCP/TLS handshake. Network sources only; failures are ignored (the reads report).
+   */
+  preconnect?(connections: number): void;
   close(): Promise<void>;
 }
 

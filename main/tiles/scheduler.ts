@@ -154,6 +154,11 @@ export class RangeScheduler {
     return Promise.all(promises);
   }
 
+  /** How many reads may be in flight at once to this reader's host. */
+  parallelism(reader: RangeReader): number {
+    return this.#host(reader).limit;
+  }
+
   stats(): SchedulerStats {
     return { ...this.#stats, ...this.#hosts.counts() };
   }

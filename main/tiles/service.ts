@@ -161,6 +161,10 @@ export class TileService {
         return this.#handle(uri, same.descriptor, same.id, this.#share(parsedKey(uri, identity.etag), reader, undefined), false, 'cache');
       }
     }
+    // Parsing reads one directory after another on one connection; meanwhile the others
+    // the first view's tiles will use are opened, so their handshakes are off its path.
+    // (Not on a reopen from the cached descriptor: that is one request and stays one.)
+    if (!isFrameSource(reader)) reader.preconnect?.(this.scheduler.parallelism(reader) - 1);
     let slide: SlideReader;
     try {
       // A FrameSource that was not asked `stat` above fetches its metadata once, here, for both identity and layout.
