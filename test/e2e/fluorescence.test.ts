@@ -161,6 +161,13 @@ describe('fluorescence: composited channels on screen match the engine (headless
     await shot(page, 'fluorescence-settings-changed-screen');
 
     assert.equal(tileRequests.length, fetched, `no tile fetched again for new settings (${tileRequests.slice(fetched).join(', ')})`);
+
+    // Reopened, the slide comes back as the researcher left it.
+    await page.getByTestId('viewer-back').click();
+    await page.locator(`[data-testid=entry][data-name="${NAME}"] [data-testid=open-slide]`).click();
+    await page.locator(`[data-testid=viewer][data-uri="${FOLDER}${NAME}"]`).waitFor();
+    await settle(page);
+    assert.deepEqual(await readSettings(page, 2), narrow, 'the channel settings are remembered for this slide');
   });
 
   test('a DICOM series level with three optical paths (8-bit JPEG frames, decoded by the browser) matches the engine', async (tc) => {

@@ -12,6 +12,7 @@
  * is drawn with: tests (and anything else) wait for them to match.
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
+import { forgetChannels, recallChannels, rememberChannels } from '../viewer/channel-memory';
 import type { OpenedSlide } from '../../../main/api/contract.js';
 import { defaultDisplay, sampleRange, type ChannelDisplay } from '../viewer/channels';
 import type { ChannelLayer } from '../viewer/channels-layer';
@@ -20,6 +21,8 @@ export function ChannelPanel(props: { layer: ChannelLayer; slide: OpenedSlide })
   const { layer, slide } = props;
   const channels = slide.summary.channels;
   const [display, setDisplay] = useState<ChannelDisplay[]>(() => layer.display());
+  // This slide's settings from last time, applied before the first tiles are drawn.
+  const [recalled] = useState(() => recallChannels(slide.uri, channels.length));
   const [version, setVersion] = useState(0);
   const [applied, setApplied] = useState(0);
   const [ready, setReady] = useState(false);
@@ -57,6 +60,12 @@ export function ChannelPanel(props: { layer: ChannelLayer; slide: OpenedSlide })
   );
 
   useEffect(() => {
+    if (!recalled) return;
+    touched.current = true;
+    apply(recalled);
+  }, [recalled, apply]);
+
+  useEffect(() => {
     let live = true;
     void layer.firstLoad().then(() => {
       if (!live) return;
@@ -74,19 +83,23 @@ export function ChannelPanel(props: { layer: ChannelLayer; slide: OpenedSlide })
     };
   }, [layer, channels, apply]);
 
-  const change = (i: number, patch: Partial<ChannelDisplay>): void => {
+  // The user's own changes are kept for this slide; Reset forgets them.
+  const choose = (next: ChannelDisplay[]): void => {
     touched.current = true;
-    apply(display.map((d, j) => (j === i ? { ...d, ...patch } : d)));
+    rememberChannels(slide.uri, next);
+    apply(next);
   };
 
+  const change = (i: number, patch: Partial<ChannelDisplay>): void => choose(display.map((d, j) => (j === i ? { ...d, ...patch } : d)));
+
   const auto = (): void => {
-    touched.current = true;
     const windows = layer.autoWindows();
-    apply(display.map((d, i) => (windows[i] ? { ...d, ...windows[i] } : d)));
+    choose(display.map((d, i) => (windows[i] ? { ...d, ...windows[i] } : d)));
   };
 
   const reset = (): void => {
     touched.current = true;
+    forgetChannels(slide.uri);
     apply(defaultDisplay(channels));
   };
 
