@@ -16,10 +16,9 @@ import jpeg from 'jpeg-js';
 import type { Browser, Page } from 'playwright-core';
 import type { EncodedTile } from '../../main/formats/types.js';
 import type { SlideHandle, TileService } from '../../main/tiles/service.js';
-import { launchChromium } from '../stack/browser-login.js';
-import { SHARED_TESTDATA, startStack, type RunningStack } from '../stack/stack.js';
+import { SHARED_TESTDATA, type RunningStack } from '../stack/stack.js';
 import { compareScreen, type ScreenComparison, type WithViewerHook, engineReference, type EngineReference } from './engine-compare.js';
-import { SCREENSHOTS, signIn, startAppUnderTest, type AppUnderTest } from './helpers.js';
+import { type AppUnderTest, type E2eWorld, SCREENSHOTS, signIn, startWorld } from './helpers.js';
 import type { Rgb } from './pixels.js';
 
 const FILE = 'derived/ome-tiff/NDPI-DAPI-TRITC.2ch-uint16-pyramid-subifds.ome.tif';
@@ -51,6 +50,7 @@ function settled(after: number): boolean {
 }
 
 describe('fluorescence: composited channels on screen match the engine (headless host, real Chromium, real stack)', { skip: !existsSync(join(SHARED_TESTDATA, FILE)) && `${FILE} is not in the shared test data` }, () => {
+  let world: E2eWorld;
   let stack: RunningStack;
   let browser: Browser;
   let t: AppUnderTest;
@@ -60,22 +60,18 @@ describe('fluorescence: composited channels on screen match the engine (headless
   const tileRequests: string[] = [];
 
   before(async () => {
-    stack = await startStack({});
-    browser = await launchChromium();
-    t = await startAppUnderTest(browser, stack.configFile);
+    world = await startWorld();
+    ({ stack, browser, t } = world);
     t.page.on('request', (r) => {
       if (new URL(r.url()).pathname.startsWith('/tiles/')) tileRequests.push(r.url());
     });
-    await t.page.getByTestId('signin-screen').waitFor();
     // The reference: the same file the stack uploaded, read in place by the engine.
     reference = engineReference();
     engine = reference.engine;
     slide = await engine.open(join(SHARED_TESTDATA, FILE));
   });
   after(async () => {
-    await t?.close();
-    await browser?.close();
-    await stack?.stop();
+    await world?.stop();
     await reference?.close();
   });
 

@@ -3,14 +3,16 @@
  * real services, and real Chromium. The "system browser" that the app opens for sign-in
  * is a second Chromium context the test drives with completeLogin (test/stack).
  */
+import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, ConsoleMessage, Page } from 'playwright-core';
 import { build } from 'vite';
 import { startHeadless, type HeadlessApp } from '../../main/app/headless.js';
-import { completeLogin } from '../stack/browser-login.js';
+import { completeLogin, launchChromium } from '../stack/browser-login.js';
 import type { DemoUser } from '../stack/idp.js';
+import { startStack, type RunningStack, type StackOptions } from '../stack/stack.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 export const SCREENSHOTS = join(ROOT, 'test-results', 'screenshots');
@@ -109,6 +111,40 @@ export async function startAppUnderTest(
       return startAppUnderTest(browser, configFile, { ...options, dataDir });
     },
   };
+}
+
+/** What most end-to-end tests start with: the real stack, Chromium, and the app at its sign-in screen. */
+export interface E2eWorld {
+  stack: RunningStack;
+  browser: Browser;
+  /** Replaced by a test that restarts the app (AppUnderTest.restart). */
+  t: AppUnderTest;
+  stop(): Promise<void>;
+}
+
+export async function startWorld(stackOptions: StackOptions = {}, appOptions: Parameters<typeof startAppUnderTest>[2] = {}): Promise<E2eWorld> {
+  const stack = await startStack(stackOptions);
+  const browser = await launchChromium();
+  const t = await startAppUnderTest(browser, stack.configFile, appOptions);
+  await t.page.getByTestId('signin-screen').waitFor();
+  const world: E2eWorld = {
+    stack,
+    browser,
+    t,
+    stop: async () => {
+      await world.t.close();
+      await browser.close();
+      await stack.stop();
+    },
+  };
+  return world;
+}
+
+/** Sign in as one of the stack's demo users (alice, bob, carol). */
+export async function signInAs(w: E2eWorld, username: string): Promise<void> {
+  const user = w.stack.users.find((u) => u.username === username);
+  assert.ok(user, `the stack has a demo user ${username}`);
+  await signIn(w.t, w.browser, user);
 }
 
 /** Click "Sign in", log in as `user` in a fresh system-browser context, wait for the signed-in header. */

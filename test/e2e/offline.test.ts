@@ -12,11 +12,10 @@ import assert from 'node:assert/strict';
 
 import type { Browser } from 'playwright-core';
 import type { SlideHandle, TileService } from '../../main/tiles/service.js';
-import { launchChromium } from '../stack/browser-login.js';
 import { ensureDemoSlide } from '../stack/demo-slides.js';
-import { startStack, type RunningStack } from '../stack/stack.js';
+import { type RunningStack } from '../stack/stack.js';
 import { compareWithEngine, fullPage, setViewerView, whenViewerLoaded, engineReference, type EngineReference } from './engine-compare.js';
-import { screenshot, signIn, startAppUnderTest, type AppUnderTest } from './helpers.js';
+import { type AppUnderTest, type E2eWorld, screenshot, signIn, startWorld } from './helpers.js';
 
 /** The slide test/stack puts in pathology-slides/demo/ (same generator spec as stack.ts). */
 const DEMO = { name: 'demo-tissue-a', width: 4096, height: 3072, seed: 1 };
@@ -25,6 +24,7 @@ const TEACHING_FOLDER = 's3://teaching/demo/';
 const TEACHING_URI = `${TEACHING_FOLDER}demo-tissue-c.tif`;
 
 describe('offline: pin from the viewer, storage goes away, the pinned slide still opens (headless host, real Chromium, real stack)', () => {
+  let world: E2eWorld;
   let stack: RunningStack;
   let browser: Browser;
   let t: AppUnderTest;
@@ -33,19 +33,17 @@ describe('offline: pin from the viewer, storage goes away, the pinned slide stil
   let slide: SlideHandle;
 
   before(async () => {
-    stack = await startStack({ seedSharedTestdata: false });
-    browser = await launchChromium();
-    t = await startAppUnderTest(browser, stack.configFile);
-    await t.page.getByTestId('signin-screen').waitFor();
+    world = await startWorld({ seedSharedTestdata: false });
+    ({ stack, browser, t } = world);
     // The reference: the same file the stack uploaded, read in place by the engine.
     reference = engineReference();
     engine = reference.engine;
     slide = await engine.open(ensureDemoSlide(DEMO));
   });
   after(async () => {
-    await t?.close();
-    await browser?.close();
-    await stack?.stop();
+    // The restart test replaced the app.
+    if (world) world.t = t;
+    await world?.stop();
     await reference?.close();
   });
 

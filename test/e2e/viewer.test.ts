@@ -12,11 +12,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import type { SlideHandle, TileService } from '../../main/tiles/service.js';
-import { launchChromium } from '../stack/browser-login.js';
 import { ensureDemoSlide } from '../stack/demo-slides.js';
-import { SHARED_TESTDATA, startStack, type RunningStack } from '../stack/stack.js';
+import { SHARED_TESTDATA, type RunningStack } from '../stack/stack.js';
 import { compareWithEngine, fullPage, type WithViewerHook, engineReference, type EngineReference } from './engine-compare.js';
-import { signIn, startAppUnderTest, type AppUnderTest } from './helpers.js';
+import { type AppUnderTest, type E2eWorld, signIn, startWorld } from './helpers.js';
 
 /** The slide test/stack puts in pathology-slides/demo/ (same generator spec as stack.ts). */
 const DEMO = { name: 'demo-tissue-a', width: 4096, height: 3072, seed: 1 };
@@ -48,6 +47,7 @@ const SHARED = [
 type WithHook = WithViewerHook;
 
 describe('viewer: pixels on screen match the engine (headless host, real Chromium, real stack)', () => {
+  let world: E2eWorld;
   let stack: RunningStack;
   let browser: Browser;
   let t: AppUnderTest;
@@ -56,19 +56,15 @@ describe('viewer: pixels on screen match the engine (headless host, real Chromiu
   let slide: SlideHandle;
 
   before(async () => {
-    stack = await startStack({});
-    browser = await launchChromium();
-    t = await startAppUnderTest(browser, stack.configFile);
-    await t.page.getByTestId('signin-screen').waitFor();
+    world = await startWorld();
+    ({ stack, browser, t } = world);
     // The reference: the same file the stack uploaded, read in place by the engine.
     reference = engineReference();
     engine = reference.engine;
     slide = await engine.open(ensureDemoSlide(DEMO));
   });
   after(async () => {
-    await t?.close();
-    await browser?.close();
-    await stack?.stop();
+    await world?.stop();
     await reference?.close();
   });
 
