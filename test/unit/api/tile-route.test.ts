@@ -16,7 +16,7 @@ import { TileCache } from '../../../main/cache/tile-cache.js';
 import type { EncodedTile, SlideDescriptor, SlideReader, TileLocation } from '../../../main/formats/types.js';
 import { FileRangeReader } from '../../../main/sources/file.js';
 import type { RangeReader } from '../../../main/sources/types.js';
-import { TileService, type SlideHandle } from '../../../main/tiles/service.js';
+import { TileService } from '../../../main/tiles/service.js';
 
 const JPEG = Uint8Array.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 0xff, 0xd9]);
 const ID = 'a'.repeat(32);
@@ -72,28 +72,32 @@ function testSlide(reader: RangeReader): SlideReader {
   };
 }
 
+/** A tile service over a test slide (this very file serves as the object its ranges are read from) and the route over it, open under ID. */
+async function routeOver(open: (reader: RangeReader) => SlideReader): Promise<{ get: (path: string, init?: RequestInit) => Promise<Response>; close(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'wsi-tile-route-'));
+  const cache = TileCache.open(join(dir, 'tiles.db'));
+  const file = fileURLToPath(import.meta.url);
+  const service = new TileService({ cache, resolve: async () => new FileRangeReader(file), openSlide: async (reader) => open(reader) });
+  const handle = await service.open(file);
+  const route = createTileRoute({ tiles: service, slide: (id) => (id === ID ? handle : undefined) });
+  return {
+    get: (path, init = {}) => route(new Request(`http://127.0.0.1:1${path}`, init)),
+    close: async () => {
+      await service.close();
+      cache.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 describe('tile route', () => {
-  let dir: string;
-  let cache: TileCache;
-  let service: TileService;
-  let handle: SlideHandle;
-  let route: ReturnType<typeof createTileRoute>;
-  const get = (path: string, init: RequestInit = {}) => route(new Request(`http://127.0.0.1:1${path}`, init));
+  let w: Awaited<ReturnType<typeof routeOver>>;
+  const get = (path: string, init: RequestInit = {}) => w.get(path, init);
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'wsi-tile-route-'));
-    cache = TileCache.open(join(dir, 'tiles.db'));
-    // Any local file serves as the object the ranges are read from.
-    const file = fileURLToPath(import.meta.url);
-    service = new TileService({ cache, resolve: async () => new FileRangeReader(file), openSlide: async (reader) => testSlide(reader) });
-    handle = await service.open(file);
-    route = createTileRoute({ tiles: service, slide: (id) => (id === ID ? handle : undefined) });
+    w = await routeOver(testSlide);
   });
-  after(async () => {
-    await service.close();
-    cache.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => w.close());
 
   test('a stored JPEG tile is served as it is, privately cacheable', async () => {
     const r = await get(`/tiles/${ID}/0/1/0`);
@@ -198,26 +202,13 @@ function channelSlide(reader: RangeReader): SlideReader {
 }
 
 describe('tile route: raw channel planes for the fluorescence view', () => {
-  let dir: string;
-  let cache: TileCache;
-  let service: TileService;
-  let handle: SlideHandle;
-  let route: ReturnType<typeof createTileRoute>;
-  const get = (path: string, init: RequestInit = {}) => route(new Request(`http://127.0.0.1:1${path}`, init));
+  let w: Awaited<ReturnType<typeof routeOver>>;
+  const get = (path: string, init: RequestInit = {}) => w.get(path, init);
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'wsi-tile-route-ch-'));
-    cache = TileCache.open(join(dir, 'tiles.db'));
-    const file = fileURLToPath(import.meta.url);
-    service = new TileService({ cache, resolve: async () => new FileRangeReader(file), openSlide: async (reader) => channelSlide(reader) });
-    handle = await service.open(file);
-    route = createTileRoute({ tiles: service, slide: (id) => (id === ID ? handle : undefined) });
+    w = await routeOver(channelSlide);
   });
-  after(async () => {
-    await service.close();
-    cache.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => w.close());
 
   test('a 16-bit plane comes as its own little-endian samples with its geometry in headers', async () => {
     const r = await get(`/tiles/${ID}/0/0/0?plane=0&format=raw`);
