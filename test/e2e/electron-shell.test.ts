@@ -76,6 +76,8 @@ describe('Electron shell wiring (real bundle, real services, recorded Electron c
   });
   const sessions = new Map<string, FakeSession>();
   const ipc = new Map<string, Handler>();
+  /** What the shell asked the system's file dialog to show. */
+  const dialogs: { properties: string[]; filters?: { extensions: string[] }[] }[] = [];
   const opened: string[] = [];
   let onOpened: ((url: string) => void) | undefined;
   const schemes: unknown[] = [];
@@ -154,6 +156,12 @@ describe('Electron shell wiring (real bundle, real services, recorded Electron c
         },
       },
       safeStorage,
+      dialog: {
+        showOpenDialog: async (_window: unknown, options: { properties: string[]; filters?: { extensions: string[] }[] }) => {
+          dialogs.push(options);
+          return { canceled: true, filePaths: [] };
+        },
+      },
     };
     const config = join(dir, 'config.json');
     writeFileSync(
@@ -249,6 +257,15 @@ describe('Electron shell wiring (real bundle, real services, recorded Electron c
     assert.equal(info.result?.version, '9.9.9');
     const state = await call('auth.state');
     assert.equal((state.result?.secretStore as { kind: string }).kind, 'safeStorage');
+  });
+
+  test('"Open local slide…" is offered with the system dialog, and only to a signed-in user', async () => {
+    const info = await call('app.info');
+    assert.equal(info.result?.fileDialog, true);
+    const refused = await call('slides.pickLocal');
+    assert.equal(refused.ok, false);
+    assert.equal(refused.error?.code, 'AUTH_NOT_SIGNED_IN');
+    assert.equal(dialogs.length, 0, 'no dialog is shown to someone who is not signed in');
   });
 
   test('sign-in opens the identity provider in the system browser; cancel is forwarded as an event', async () => {
