@@ -23,7 +23,7 @@ import { AppError } from '../common/errors.js';
 import { logger } from '../common/log.js';
 import { loadSettings, type LoadedSettings, type Settings } from '../config/index.js';
 import { resolveReader, resolveSource } from '../sources/resolve.js';
-import { siblingsOption } from '../sources/siblings.js';
+import { dicomSiblings } from '../sources/siblings.js';
 import type { FetchLike } from '../sources/types.js';
 import { TileService, type SlideHandle } from '../tiles/service.js';
 import { createDicomweb, DEFAULT_PAGE_SIZE, dicomwebResources } from './dicomweb.js';
@@ -120,10 +120,7 @@ export async function createServices(o: ServicesOptions): Promise<Services> {
     cache,
     resolve: async (uri) => resolveSource(uri, { settings, s3: storage.s3, dicomweb: (name) => dicomweb.client(name) }),
     // A DICOM file is one level of a series: its siblings in the folder / prefix, read with the same credentials.
-    openSlide: async (reader, options) => {
-      const { openSlide } = await import('../formats/open.js');
-      return openSlide(reader, { ...options, ...siblingsOption(reader.uri, { s3: async () => storage.s3, reader: (uri) => resolveReader(uri, { settings, s3: storage.s3 }) }) });
-    },
+    siblings: (uri) => dicomSiblings(uri, { s3: async () => storage.s3, reader: (u) => resolveReader(u, { settings, s3: storage.s3 }) }),
   });
   const slides = new OpenSlides(tiles);
   const connectivity = new Connectivity({ probe: endpointProbe(storageEndpoints(settings), o.fetch) });

@@ -488,6 +488,11 @@ export class AuthService {
       if (e.code === 'AUTH_SESSION_EXPIRED' && this.#generation === generation) await this.#endSession(e);
       throw e;
     });
+    return this.#shareRefresh(run);
+  }
+
+  /** The renewal every token request waits for while it runs (renew, or going online). */
+  #shareRefresh(run: Promise<Session>): Promise<Session> {
     this.#refreshing = run;
     void run.then(
       () => undefined,
@@ -780,16 +785,7 @@ export class AuthService {
         }
         throw e;
       });
-    this.#refreshing = run;
-    void run
-      .then(
-        () => undefined,
-        () => undefined,
-      )
-      .finally(() => {
-        if (this.#refreshing === run) this.#refreshing = undefined;
-      });
-    return run;
+    return this.#shareRefresh(run);
   }
 
   #leaveOffline(): void {

@@ -11,7 +11,7 @@ import { AppError } from '../common/errors.js';
 import { openSlide, readTile } from '../formats/open.js';
 import type { EncodedTile } from '../formats/types.js';
 import { sourceKind } from '../sources/resolve.js';
-import { siblingsOption, type SiblingOptions } from '../sources/siblings.js';
+import { dicomSiblings, type SiblingOptions } from '../sources/siblings.js';
 import type { RangeReader } from '../sources/types.js';
 import { PinManager, type PinProgress } from '../tiles/pinning.js';
 import { encodePng, readRegion } from '../tiles/region.js';
@@ -29,7 +29,8 @@ async function open(ctx: CliContext, args: ParsedArgs): Promise<{ reader: RangeR
   const uri = args.positionals[0];
   if (!uri) throw usageError('Give the slide: a local path, s3://bucket/key or https://….');
   const reader = await ctx.reader(uri);
-  const slide = await openSlide(reader, siblingsOption(uri, siblingSources(ctx)));
+  const siblings = dicomSiblings(uri, siblingSources(ctx));
+  const slide = await openSlide(reader, siblings ? { siblings } : {});
   return { reader, slide };
 }
 
@@ -115,7 +116,7 @@ async function tileService(ctx: CliContext): Promise<{ service: TileService; cac
   await mkdir(s.paths.cache, { recursive: true });
   const cache = TileCache.open(join(s.paths.cache, CACHE_FILE), { budgetBytes: s.cache.budgetMiB * 1024 * 1024 });
   ctx.onDispose(() => cache.close());
-  const service = new TileService({ cache, resolve: (uri) => ctx.source(uri), openSlide: (reader, options) => openSlide(reader, { ...options, ...siblingsOption(reader.uri, siblingSources(ctx)) }) });
+  const service = new TileService({ cache, resolve: (uri) => ctx.source(uri), siblings: (uri) => dicomSiblings(uri, siblingSources(ctx)) });
   ctx.onDispose(() => service.close());
   return { service, cache };
 }

@@ -6,11 +6,14 @@
  * them, for the app's tile service and the CLI alike.
  */
 import { readdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { FileRangeReader } from './file.js';
 import { parseS3Uri, type S3Client } from './s3.js';
 import { sourceKind } from './resolve.js';
 import type { RangeReader } from './types.js';
+
+const isDicomName = (name: string): boolean => /\.dcm$/i.test(name);
 
 /** More than a pyramid with its associated images ever has; a folder of many slides is cut here. */
 export const MAX_SIBLINGS = 200;
@@ -24,27 +27,30 @@ export interface SiblingOptions {
 
 /** Undefined when the address is not a DICOM file (nothing to look for). */
 export function dicomSiblings(uri: string, o: SiblingOptions): (() => Promise<RangeReader[]>) | undefined {
-  if (!/\.dcm$/i.test(uri)) return undefined;
+  if (!isDicomName(uri)) return undefined;
   return async () => {
     const kind = sourceKind(uri);
     if (kind === 's3' && o.s3) {
       const { bucket, key } = parseS3Uri(uri);
       const folder = key.slice(0, key.lastIndexOf('/') + 1);
       const listing = await (await o.s3()).list(`s3://${bucket}/${folder}`);
-      const others = listing.entries.filter((e) => e.kind === 'file' && /\.dcm$/i.test(e.name) && e.uri !== uri).slice(0, MAX_SIBLINGS);
+      const others = listing.entries.filter((e) => e.kind === 'file' && isDicomName(e.name) && e.uri !== uri).slice(0, MAX_SIBLINGS);
       return Promise.all(others.map((e) => o.reader(e.uri)));
     }
-    if (kind === 'file') {
-      const path = /^file:/i.test(uri) ? fileURLToPath(uri) : uri;
-      const names = (await readdir(dirname(path))).filter((n) => /\.dcm$/i.test(n) && join(dirname(path), n) !== path).slice(0, MAX_SIBLINGS);
-      return Promise.all(names.map((n) => o.reader(join(dirname(path), n))));
-    }
+    if (kind === 'file') return localSiblings(/^file:/i.test(uri) ? fileURLToPath(uri) : uri, MAX_SIBLINGS, isDicomName)();
     return [];
   };
 }
 
-/** As an open option: `{ siblings }` for a DICOM file, nothing otherwise. */
-export function siblingsOption(uri: string, o: SiblingOptions): { siblings?: () => Promise<RangeReader[]> } {
-  const siblings = dicomSiblings(uri, o);
-  return siblings ? { siblings } : {};
+
+/** The other regular files in a local file's folder (those `keep` accepts), as readers. */
+export function localSiblings(path: string, limit = 2000, keep: (name: string) => boolean = () => true): () => Promise<RangeReader[]> {
+  return async () => {
+    const dir = dirname(resolve(path));
+    const entries = await readdir(dir, { withFileTypes: true });
+    return entries
+      .filter((e) => e.isFile() && keep(e.name) && join(dir, e.name) !== resolve(path))
+      .slice(0, limit)
+      .map((e) => new FileRangeReader(join(dir, e.name)));
+  };
 }

@@ -26,10 +26,8 @@
  */
 import { AppError, isAppError, toAppError } from '../common/errors.js';
 import type { FrameData, FrameSource } from '../sources/types.js';
-import type { Priority } from './scheduler.js';
-import { ObjectIds, Pools, type Pool as PoolOf } from './pools.js';
+import { abortedError, ObjectIds, Pools, RANK, settleWaiters, type Pool as PoolOf, type Priority } from './pools.js';
 
-const RANK: Record<Priority, number> = { visible: 0, prefetch: 1, pinning: 2 };
 
 export interface FrameSchedulerOptions {
   /** Parallel requests per archive (FrameSource.pool). Default 6. */
@@ -130,7 +128,7 @@ export class FrameScheduler {
   /** One frame (1-based) of one group (instance) of `source`. */
   read(source: FrameSource, group: string, frame: number, options: FrameReadOptions = {}): Promise<FrameData> {
     const { signal } = options;
-    if (signal?.aborted) return Promise.reject(aborted(signal));
+    if (signal?.aborted) return Promise.reject(abortedError(signal));
     const rank = RANK[options.priority ?? 'visible'];
     const id = `${this.#sourceId(source)}\u0000${group}\u0000${frame}`;
     let want = this.#wants.get(id);
@@ -149,7 +147,7 @@ export class FrameScheduler {
       const waiter: Waiter = { resolve, reject };
       w.waiters.add(waiter);
       if (signal) {
-        const onAbort = (): void => this.#dropWaiter(w, waiter, aborted(signal));
+        const onAbort = (): void => this.#dropWaiter(w, waiter, abortedError(signal));
         signal.addEventListener('abort', onAbort, { once: true });
         waiter.resolve = (f) => {
           signal.removeEventListener('abort', onAbort);
@@ -237,7 +235,7 @@ export class FrameScheduler {
               details: { uri: first.source.uri, asked: wants.length, got: result.frames.length },
             });
           }
-          wants.forEach((w, i) => this.#settle(w, (waiter) => waiter.resolve(result.frames[i]!)));
+          wants.forEach((w, i) => settleWaiters(this.#wants, w, (waiter: Waiter) => waiter.resolve(result.frames[i]!)));
         },
       ).catch((err: unknown) => {
         free();
@@ -255,7 +253,7 @@ export class FrameScheduler {
   #failed(pool: Pool, batch: Batch, err: unknown): void {
     const { wants, controller } = batch;
     if (controller.signal.aborted) {
-      for (const w of wants) this.#settle(w, (waiter) => waiter.reject(aborted(controller.signal)));
+      for (const w of wants) settleWaiters(this.#wants, w, (waiter: Waiter) => waiter.reject(abortedError(controller.signal)));
       return;
     }
     const first = wants[0]!;
@@ -273,17 +271,8 @@ export class FrameScheduler {
       return;
     }
     this.#stats.failed += 1;
-    for (const w of wants) this.#settle(w, (waiter) => waiter.reject(error));
+    for (const w of wants) settleWaiters(this.#wants, w, (waiter: Waiter) => waiter.reject(error));
   }
 
-  #settle(want: Want, fn: (w: Waiter) => void): void {
-    if (this.#wants.get(want.id) === want) this.#wants.delete(want.id);
-    const waiters = [...want.waiters];
-    want.waiters.clear();
-    for (const w of waiters) fn(w);
-  }
 }
 
-function aborted(signal: AbortSignal): AppError {
-  return new AppError('ABORTED', 'The tile is no longer needed.', { cause: signal.reason });
-}

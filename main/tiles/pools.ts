@@ -12,6 +12,25 @@ export interface Pool<W> {
   queue: Set<W>;
 }
 
+import { AppError } from '../common/errors.js';
+
+export type Priority = 'visible' | 'prefetch' | 'pinning';
+/** Lower goes first. */
+export const RANK: Record<Priority, number> = { visible: 0, prefetch: 1, pinning: 2 };
+
+/** What a waiter gets when its caller no longer needs the answer. */
+export function abortedError(signal: AbortSignal): AppError {
+  return new AppError('ABORTED', 'The tile is no longer needed.', { cause: signal.reason });
+}
+
+/** A request answered (or failed) for all its waiters at once, and forgotten by the de-duplication map. */
+export function settleWaiters<T, W extends { id: string; waiters: Set<T> }>(wants: Map<string, W>, want: W, fn: (waiter: T) => void): void {
+  if (wants.get(want.id) === want) wants.delete(want.id);
+  const waiters = [...want.waiters];
+  want.waiters.clear();
+  for (const w of waiters) fn(w);
+}
+
 /** What a pool queues: a priority rank (lower goes first) and an arrival number. */
 export interface Queued {
   rank: number;

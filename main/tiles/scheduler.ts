@@ -20,12 +20,12 @@
  * Error codes: ABORTED (the caller cancelled), TILE_READ_FAILED (wrapping a foreign
  * failure; AppErrors from the source pass through unchanged).
  */
-import { AppError, toAppError } from '../common/errors.js';
+import { toAppError, type AppError } from '../common/errors.js';
 import type { ByteRange, RangeReader } from '../sources/types.js';
-import { ObjectIds, Pools, type Pool } from './pools.js';
+import { abortedError, ObjectIds, Pools, RANK, settleWaiters, type Pool, type Priority } from './pools.js';
 
-export type Priority = 'visible' | 'prefetch' | 'pinning';
-const RANK: Record<Priority, number> = { visible: 0, prefetch: 1, pinning: 2 };
+export type { Priority } from './pools.js';
+
 
 export interface SchedulerOptions {
   /** Parallel reads per host. Default 6. */
@@ -119,7 +119,7 @@ export class RangeScheduler {
   /** Read `ranges` of `reader`; buffers come back in request order (shorter past the end of the object). */
   read(reader: RangeReader, ranges: readonly ByteRange[], options: ReadOptions = {}): Promise<Uint8Array[]> {
     const { signal } = options;
-    if (signal?.aborted) return Promise.reject(aborted(signal));
+    if (signal?.aborted) return Promise.reject(abortedError(signal));
     const rank = RANK[options.priority ?? 'visible'];
     const host = this.#host(reader);
     const mine: { want: Want; waiter: Waiter }[] = [];
@@ -144,7 +144,7 @@ export class RangeScheduler {
     });
     if (signal) {
       const onAbort = (): void => {
-        for (const { want, waiter } of mine) this.#dropWaiter(want, waiter, aborted(signal));
+        for (const { want, waiter } of mine) this.#dropWaiter(want, waiter, abortedError(signal));
       };
       signal.addEventListener('abort', onAbort, { once: true });
       const detach = (): void => signal.removeEventListener('abort', onAbort);
@@ -239,17 +239,17 @@ export class RangeScheduler {
             const to = Math.min(buf.length, from + w.length);
             // A slice of a merged span is copied so one cached tile cannot pin the whole span in memory.
             const bytes = wants.length === 1 ? buf.subarray(from, to) : buf.slice(from, to);
-            this.#settle(w, (waiter) => waiter.resolve(bytes));
+            settleWaiters(this.#wants, w, (waiter: Waiter) => waiter.resolve(bytes));
           }
         },
         (err: unknown) => {
           if (fetch.controller.signal.aborted) {
-            for (const w of wants) this.#settle(w, (waiter) => waiter.reject(aborted(fetch.controller.signal)));
+            for (const w of wants) settleWaiters(this.#wants, w, (waiter: Waiter) => waiter.reject(abortedError(fetch.controller.signal)));
             return;
           }
           this.#stats.failed += 1;
           const error = toAppError(err, 'TILE_READ_FAILED', `Reading slide data from ${reader.uri} failed.`);
-          for (const w of wants) this.#settle(w, (waiter) => waiter.reject(error));
+          for (const w of wants) settleWaiters(this.#wants, w, (waiter: Waiter) => waiter.reject(error));
         },
       )
       .finally(() => {
@@ -258,17 +258,8 @@ export class RangeScheduler {
       });
   }
 
-  #settle(want: Want, fn: (w: Waiter) => void): void {
-    if (this.#wants.get(want.id) === want) this.#wants.delete(want.id);
-    const waiters = [...want.waiters];
-    want.waiters.clear();
-    for (const w of waiters) fn(w);
-  }
 }
 
-function aborted(signal: AbortSignal): AppError {
-  return new AppError('ABORTED', 'The tile is no longer needed.', { cause: signal.reason });
-}
 
 function defaultHost(reader: RangeReader): string {
   try {

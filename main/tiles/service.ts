@@ -37,7 +37,9 @@ const log = logger('tiles');
 const ASSOCIATED_NAMES: readonly AssociatedImageName[] = ['label', 'macro', 'thumbnail', 'overview', 'map'];
 
 export type Resolver = (uri: string) => Promise<RangeReader | FrameSource>;
-export type SlideOpener = (reader: RangeReader, options: { signal?: AbortSignal }) => Promise<SlideReader>;
+export type SlideOpener = (reader: RangeReader, options: { signal?: AbortSignal; siblings?: () => Promise<RangeReader[]> }) => Promise<SlideReader>;
+/** The other objects of a DICOM series beside the one opened (main/sources/siblings.ts); undefined: none to look for. */
+export type SiblingFinder = (uri: string) => (() => Promise<RangeReader[]>) | undefined;
 
 /** A slide over a FrameSource: it names each tile's frame and assembles the frame the archive sent. */
 export interface FrameSlideReader extends SlideReader {
@@ -53,6 +55,8 @@ export interface TileServiceOptions {
   resolve: Resolver;
   /** Default: `openSlide` from main/formats/open.ts. */
   openSlide?: SlideOpener;
+  /** Where a DICOM file's series siblings are, so it opens as its series; default: nowhere. */
+  siblings?: SiblingFinder;
   /** Default: `openFrameSource` from main/formats/dicomweb/reader.ts. */
   openFrames?: FrameSlideOpener;
   scheduler?: RangeScheduler;
@@ -110,6 +114,7 @@ export class TileService {
   readonly frames: FrameScheduler;
   readonly workers: WorkerPool;
   #resolve: Resolver;
+  #siblings: SiblingFinder | undefined;
   #openSlide: SlideOpener | undefined;
   #openFrames: FrameSlideOpener | undefined;
   #ownWorkers: boolean;
@@ -122,6 +127,7 @@ export class TileService {
     this.cache = options.cache;
     this.#resolve = options.resolve;
     this.#openSlide = options.openSlide;
+    this.#siblings = options.siblings;
     this.#openFrames = options.openFrames;
     this.scheduler = options.scheduler ?? new RangeScheduler();
     this.frames = options.frames ?? new FrameScheduler();
@@ -217,7 +223,9 @@ export class TileService {
 
   #parse(source: RangeReader | FrameSource, signal: AbortSignal | undefined): Promise<SlideReader> {
     const options = signal ? { signal } : {};
-    return isFrameSource(source) ? this.#frameOpener()(source, options) : this.#opener()(this.#scheduled(source), options);
+    if (isFrameSource(source)) return this.#frameOpener()(source, options);
+    const siblings = this.#siblings?.(source.uri);
+    return this.#opener()(this.#scheduled(source), { ...options, ...(siblings ? { siblings } : {}) });
   }
 
   #frameOpener(): FrameSlideOpener {

@@ -39,7 +39,3 @@ export function rememberRecent(user: string, entry: Pick<StorageEntry, 'name' | 
   }
   return list;
 }
-
-export function forgetRecent(user: string, storage: Storage = localStorage): void {
-  storage.removeItem(keyOf(user));
-}

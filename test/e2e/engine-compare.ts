@@ -12,9 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { TileCache } from '../../main/cache/tile-cache.js';
-import { openSlide } from '../../main/formats/open.js';
 import { FileRangeReader } from '../../main/sources/file.js';
-import { siblingsOption } from '../../main/sources/siblings.js';
+import { dicomSiblings } from '../../main/sources/siblings.js';
 import { encodePng, readRegion } from '../../main/tiles/region.js';
 import { TileService, type SlideHandle } from '../../main/tiles/service.js';
 import { SCREENSHOTS } from './helpers.js';
@@ -59,7 +58,7 @@ export function engineReference(): EngineReference {
     cache,
     resolve: async (uri) => new FileRangeReader(uri),
     // A DICOM file opens as its series, as in the app.
-    openSlide: (reader, options) => openSlide(reader, { ...options, ...siblingsOption(reader.uri, { reader: (uri) => new FileRangeReader(uri) }) }),
+    siblings: (uri) => dicomSiblings(uri, { reader: (u) => new FileRangeReader(u) }),
   });
   return {
     engine,

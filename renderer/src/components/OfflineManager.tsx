@@ -5,10 +5,11 @@
  * slides unless the pathologist ticks the box.
  */
 import { useState } from 'react';
-import type { ApiError, CacheUsage, PinInfo, StorageEntry } from '../../../main/api/contract.js';
-import { api, asApiError } from '../api';
+import type { CacheUsage, PinInfo, StorageEntry } from '../../../main/api/contract.js';
+import { api } from '../api';
 import { formatSize } from '../format';
 import { pinExtentText, pinPercent, pinStateText, useCacheUsage, useConnectivity, usePins } from '../offline';
+import { useApiAction } from '../use-api-action';
 import { ErrorPanel } from './ErrorPanel';
 
 const MiB = 1024 * 1024;
@@ -18,16 +19,7 @@ export function OfflineManager(props: { onClose: () => void; onOpenSlide: (entry
   const { pins } = usePins();
   const { usage, setUsage } = useCacheUsage(pins);
   const connectivity = useConnectivity();
-  const [error, setError] = useState<ApiError | undefined>();
-  const [busy, setBusy] = useState(false);
-
-  const run = (call: () => Promise<unknown>): void => {
-    setBusy(true);
-    setError(undefined);
-    call()
-      .catch((err: unknown) => setError(asApiError(err)))
-      .finally(() => setBusy(false));
-  };
+  const { busy, error, run } = useApiAction();
 
   return (
     <main className="browser offline-manager" data-testid="offline-manager">

@@ -5,11 +5,12 @@
  * from main's pins.changed events, so the offline manager and this control always agree.
  */
 import { useMemo, useState } from 'react';
-import type { ApiError, OpenedSlide, PinInfo } from '../../../main/api/contract.js';
-import { api, asApiError } from '../api';
+import type { OpenedSlide, PinInfo } from '../../../main/api/contract.js';
+import { api } from '../api';
 import { formatSize } from '../format';
 import { pinExtentText, pinPercent, pinStateText, usePins } from '../offline';
 import { extentChoices } from '../offline-format';
+import { useApiAction } from '../use-api-action';
 import { magnification } from '../viewer/scale';
 
 export function PinControl(props: { slide: OpenedSlide }) {
@@ -19,16 +20,7 @@ export function PinControl(props: { slide: OpenedSlide }) {
   const choices = useMemo(() => extentChoices(slide), [slide]);
   const [choosing, setChoosing] = useState(false);
   const [extent, setExtent] = useState(1);
-  const [error, setError] = useState<ApiError | undefined>();
-  const [busy, setBusy] = useState(false);
-
-  const run = (call: () => Promise<unknown>): void => {
-    setBusy(true);
-    setError(undefined);
-    call()
-      .catch((err: unknown) => setError(asApiError(err)))
-      .finally(() => setBusy(false));
-  };
+  const { busy, error, run } = useApiAction();
 
   if (pins === undefined) return null;
   return (

@@ -1,8 +1,8 @@
-import { useState } from 'react';
-import type { ApiError, StorageEntry } from '../../../main/api/contract.js';
-import { api, asApiError } from '../api';
+import type { StorageEntry } from '../../../main/api/contract.js';
+import { api } from '../api';
 import { formatDate } from '../format';
 import type { RecentSlide } from '../recent';
+import { useApiAction } from '../use-api-action';
 import { ErrorPanel } from './ErrorPanel';
 
 /**
@@ -10,17 +10,13 @@ import { ErrorPanel } from './ErrorPanel';
  * the slides this user opened last, newest first: one click back to yesterday's case.
  */
 export function RecentSlides(props: { slides: RecentSlide[]; fileDialog: boolean; onOpen: (entry: StorageEntry) => void; onSignIn: () => void }) {
-  const [error, setError] = useState<ApiError | undefined>();
-  const [picking, setPicking] = useState(false);
+  const { busy: picking, error, run } = useApiAction();
   if (props.slides.length === 0 && !props.fileDialog) return null;
-  const pickLocal = (): void => {
-    setPicking(true);
-    setError(undefined);
-    api
-      .call('slides.pickLocal')
-      .then((entry) => entry && props.onOpen(entry), (err: unknown) => setError(asApiError(err)))
-      .finally(() => setPicking(false));
-  };
+  const pickLocal = (): void =>
+    run(async () => {
+      const entry = await api.call('slides.pickLocal');
+      if (entry) props.onOpen(entry);
+    });
   return (
     <>
       <nav className="recent" aria-label="Recent slides" data-testid="recent-slides">

@@ -6,21 +6,18 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { decodeJpeg } from '../../../main/formats/codecs/decode.js';
 import { dicomwebSeriesUri } from '../../../main/sources/dicomweb/address.js';
 import { DicomwebClient } from '../../../main/sources/dicomweb/client.js';
-import { completeLogin, launchChromium } from '../../stack/browser-login.js';
+import { launchChromium } from '../../stack/browser-login.js';
 import { orthancUnavailable } from '../../stack/orthanc.js';
 import { startStack, type RunningStack } from '../../stack/stack.js';
+import { loginNoBrowser, runCli, type CliRun } from './run-cli.js';
 
-const root = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
-const BIN = join(root, 'bin', 'slide-workstation.mjs');
 
 const unavailable = orthancUnavailable();
 const skip = unavailable?.kind === 'netns' ? unavailable.reason : false;
@@ -48,32 +45,11 @@ describe('slide-workstation CLI on a DICOMweb series', { skip }, () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  function cli(args: string[], onStderr?: (text: string) => void): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    return new Promise((done, fail) => {
-      const child = spawn(process.execPath, [BIN, ...args, '--config', config], { cwd: tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (b: Buffer) => (stdout += b.toString('utf8')));
-      child.stderr.on('data', (b: Buffer) => {
-        stderr += b.toString('utf8');
-        onStderr?.(stderr);
-      });
-      child.on('error', fail);
-      child.on('close', (code) => done({ code, stdout, stderr }));
-    });
-  }
+  const cli = (args: string[]): Promise<CliRun> => runCli(args, { config });
 
   it('info and tile read the series with the signed-in user\'s token', async () => {
     const alice = stack.users.find((u) => u.username === 'alice')!;
-    let login: Promise<void> | undefined;
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    const signedIn = await cli(['login', '--no-browser'], (text) => {
-      const url = /^(http:\/\/127\.0\.0\.1:\d+\/\S*code_challenge=\S+)\n/m.exec(text)?.[1];
-      if (url && !login) login = completeLogin(page, url, alice);
-    });
-    await login;
-    await context.close();
+    const signedIn = await loginNoBrowser(browser, alice, { config });
     assert.equal(signedIn.code, 0, signedIn.stderr);
 
     // The test finds the CMU pyramid with a token of its own; the CLI then reads it with alice's.

@@ -8,25 +8,17 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { GetObjectCommand, S3Client as AwsS3 } from '@aws-sdk/client-s3';
 import { fromProcess } from '@aws-sdk/credential-provider-process';
 import type { Browser } from 'playwright-core';
-import { completeLogin, launchChromium } from '../../stack/browser-login.js';
+import { launchChromium } from '../../stack/browser-login.js';
 import { startStack, type RunningStack } from '../../stack/stack.js';
+import { BIN, loginNoBrowser, runCli, type CliRun } from './run-cli.js';
 
-const root = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
-const BIN = join(root, 'bin', 'slide-workstation.mjs');
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 describe('slide-workstation CLI on the real stack', () => {
   let stack: RunningStack;
@@ -59,38 +51,13 @@ describe('slide-workstation CLI on the real stack', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  function cli(args: string[], onStderr?: (text: string) => void): Promise<Run> {
-    return new Promise((resolvePromise, reject) => {
-      const child = spawn(process.execPath, [BIN, ...args, '--config', config], {
-        cwd: tmpdir(), // the bin must not depend on the working directory
-        env: { ...process.env, WSI_LOG_FILE: logFile, WSI_LOG_LEVEL: 'debug' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (b: Buffer) => (stdout += b.toString('utf8')));
-      child.stderr.on('data', (b: Buffer) => {
-        stderr += b.toString('utf8');
-        onStderr?.(stderr);
-      });
-      child.on('error', reject);
-      child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
-    });
-  }
+  const cli = (args: string[]): Promise<CliRun> => runCli(args, { config, env: { WSI_LOG_FILE: logFile, WSI_LOG_LEVEL: 'debug' } });
 
   const secretsFile = (): string => join(dataDir, 'secrets.json');
   const alice = (): RunningStack['users'][number] => stack.users.find((u) => u.username === 'alice')!;
 
   it('login --no-browser prints the address and completes when the browser comes back', async () => {
-    let loginStarted: Promise<void> | undefined;
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    const run = await cli(['login', '--no-browser'], (text) => {
-      const url = /^(http:\/\/127\.0\.0\.1:\d+\/\S*code_challenge=\S+)\n/m.exec(text)?.[1];
-      if (url && !loginStarted) loginStarted = completeLogin(page, url, alice());
-    });
-    await loginStarted;
-    await context.close();
+    const run = await loginNoBrowser(browser, alice(), { config, env: { WSI_LOG_FILE: logFile, WSI_LOG_LEVEL: 'debug' } });
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stderr, /Open this address in a browser/);
     assert.match(run.stderr, /Signed in as Alice Pathologist <alice@demo-hospital\.test>/);

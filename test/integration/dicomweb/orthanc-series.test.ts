@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { DicomwebClient, type SeriesSummary } from '../../../main/sources/dicomweb/client.js';
 import { openDicomwebSeries } from '../../../main/formats/dicomweb/reader.js';
 import { isAppError } from '../../../main/common/errors.js';
-import { localSiblings } from '../../../main/formats/local-siblings.js';
+import { localSiblings } from '../../../main/sources/siblings.js';
 import { openSlide, readTile } from '../../../main/formats/open.js';
 import { FileRangeReader } from '../../../main/sources/file.js';
 import { orthancUnavailable, startOrthanc, type RunningOrthanc } from '../../stack/orthanc.js';

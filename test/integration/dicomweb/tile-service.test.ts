@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TileCache } from '../../../main/cache/tile-cache.js';
-import { localSiblings } from '../../../main/formats/local-siblings.js';
+import { localSiblings } from '../../../main/sources/siblings.js';
 import { openSlide, readTile } from '../../../main/formats/open.js';
 import { FileRangeReader } from '../../../main/sources/file.js';
 import { isAppError } from '../../../main/common/errors.js';

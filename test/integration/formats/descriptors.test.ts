@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isAppError } from '../../../main/common/errors.js';
 import { decodeTileToRgba } from '../../../main/formats/codecs/decode.js';
-import { localSiblings } from '../../../main/formats/local-siblings.js';
+import { localSiblings } from '../../../main/sources/siblings.js';
 import { openSlide } from '../../../main/formats/open.js';
 import type { SlideDescriptor } from '../../../main/formats/types.js';
 import { FileRangeReader } from '../../../main/sources/file.js';

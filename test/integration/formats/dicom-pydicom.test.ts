@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { decodeTileToRgba } from '../../../main/formats/codecs/decode.js';
-import { localSiblings } from '../../../main/formats/local-siblings.js';
+import { localSiblings } from '../../../main/sources/siblings.js';
 import { openSlide, readTile } from '../../../main/formats/open.js';
 import { FileRangeReader } from '../../../main/sources/file.js';
 import { psnrRgba, reference, TESTDATA, toRgba } from './reference.js';
