@@ -7,8 +7,22 @@
  * main/api/handlers.ts. Secrets never appear in any result type here.
  */
 
+/** Mirrors ERROR_KINDS in main/common/errors.ts (this file imports nothing; a unit test keeps them equal). */
+export type ApiErrorKind =
+  | 'unreachable'
+  | 'busy'
+  | 'denied'
+  | 'signin-needed'
+  | 'not-found'
+  | 'unsupported'
+  | 'invalid-input'
+  | 'conflict'
+  | 'cancelled'
+  | 'internal';
+
 export interface SerializedApiError {
   code: string;
+  kind: ApiErrorKind;
   message: string;
   hint?: string;
   details?: Record<string, unknown>;
@@ -247,6 +261,172 @@ export interface DicomwebSeries {
   slide: boolean;
 }
 
+
+// ---- Annotations (main/annotations) -------------------------------------------------
+// Objects as QuPath models them. Coordinates are level-0 pixels of the slide, x right,
+// y down, so they mean the same at every zoom; [x, y] pairs, rings closed (first = last).
+
+export type AnnotationPosition = [number, number];
+export type AnnotationGeometry =
+  | { type: 'Point'; coordinates: AnnotationPosition }
+  | { type: 'MultiPoint'; coordinates: AnnotationPosition[] }
+  | { type: 'LineString'; coordinates: AnnotationPosition[] }
+  /** Outer ring first, then holes. */
+  | { type: 'Polygon'; coordinates: AnnotationPosition[][] }
+  | { type: 'MultiPolygon'; coordinates: AnnotationPosition[][][] };
+
+/** A class with its colour (0–255 each); `shortcut` is a single key (1–9, a–z). */
+export interface AnnotationClass {
+  name: string;
+  color: [number, number, number];
+  shortcut?: string;
+}
+
+export interface AnnotationAuthor {
+  /** issuer + subject of the signed-in user who made it. */
+  sub: string;
+  iss?: string;
+  name: string;
+}
+
+export interface AnnotationObject {
+  /** Stable UUID (also the GeoJSON feature id). */
+  id: string;
+  objectType: 'annotation' | 'detection';
+  geometry: AnnotationGeometry;
+  /** Polygons drawn as a rectangle or an ellipse keep editing as that shape. */
+  shape?: 'rectangle' | 'ellipse';
+  classification?: { name: string; color: [number, number, number] };
+  name?: string;
+  description?: string;
+  locked: boolean;
+  /** name → value; lengths in µm, areas in µm² where the slide knows its pixel size. */
+  measurements: Record<string, number>;
+  /** The annotation a detection lies in. */
+  parentId?: string;
+  author: AnnotationAuthor;
+  /** ms since epoch. */
+  created: number;
+  modified: number;
+  /** Set on the copy kept when the same object was changed on two computers: the id it clashed with. */
+  conflictOf?: string;
+}
+
+/** What the renderer sends to create an object; main fills id (when absent), author and times. */
+export interface AnnotationInput {
+  id?: string;
+  objectType?: 'annotation' | 'detection';
+  geometry: AnnotationGeometry;
+  shape?: 'rectangle' | 'ellipse';
+  classification?: { name: string; color: [number, number, number] } | null;
+  name?: string;
+  description?: string;
+  locked?: boolean;
+  measurements?: Record<string, number>;
+  parentId?: string;
+}
+
+/** The fields an edit may change; null clears an optional field. */
+export interface AnnotationPatch {
+  geometry?: AnnotationGeometry;
+  shape?: 'rectangle' | 'ellipse' | null;
+  classification?: { name: string; color: [number, number, number] } | null;
+  name?: string | null;
+  description?: string | null;
+  locked?: boolean;
+  measurements?: Record<string, number>;
+  parentId?: string | null;
+}
+
+/** Where a slide's annotations stand against the sidecar in storage. */
+export interface AnnotationSyncState {
+  /**
+   * synced: the sidecar equals the local state; pending: `pending` edits wait to be
+   * written; conflict: a merge kept conflict copies (see `conflicts`); offline: storage
+   * unreachable, edits kept here; denied: storage refused the write (edits kept here);
+   * local-only: this kind of slide has no sidecar (DICOMweb, local files).
+   */
+  status: 'synced' | 'pending' | 'conflict' | 'offline' | 'denied' | 'local-only';
+  pending: number;
+  conflicts: number;
+  /** ms since epoch of the last successful write or read of the sidecar. */
+  lastSync?: number;
+  /** Words for the status line (why denied, what is not supported). */
+  message?: string;
+}
+
+export interface AnnotationSlideState {
+  uri: string;
+  /** Changes with every edit, undo, redo, import or merge. */
+  revision: number;
+  canUndo: boolean;
+  canRedo: boolean;
+  counts: { annotations: number; detections: number };
+  sync: AnnotationSyncState;
+  /** The slide in storage is not the one the annotations were drawn on (size, dimensions, ETag). */
+  fingerprintChanged: boolean;
+  /** Colleagues' sidecars on this slide the user may read (shown read-only). */
+  layers: { author: AnnotationAuthor; count: number }[];
+}
+
+export interface AnnotationPage {
+  objects: AnnotationObject[];
+  /** Pass as `after` for the next page; absent on the last page. */
+  next?: string;
+  revision: number;
+}
+
+export interface AnnotationExport {
+  /** QuPath GeoJSON (a FeatureCollection). */
+  geojson: string;
+  count: number;
+  /** Suggested file name. */
+  fileName: string;
+}
+
+export interface AnnotationImportResult {
+  imported: number;
+  annotations: number;
+  detections: number;
+  /** Classes the file named that the class list did not have (added). */
+  newClasses: string[];
+  state: AnnotationSlideState;
+}
+
+/**
+ * The annotation calls (main/annotations). Not yet part of ApiCalls: the annotations
+ * branch adds `extends AnnotationApiCalls` to ApiCalls together with their handlers.
+ */
+export interface AnnotationApiCalls {
+  /** Annotation state of a slide (counts, undo/redo, sync, colleagues' layers). */
+  'annotations.state': { params: { uri: string }; result: AnnotationSlideState };
+  /** The user's own objects, a page at a time (default 5,000), optionally only one type. */
+  'annotations.list': { params: { uri: string; objectType?: 'annotation' | 'detection'; after?: string; limit?: number }; result: AnnotationPage };
+  /** A colleague's sidecar, read-only. */
+  'annotations.layer': { params: { uri: string; author: string }; result: AnnotationObject[] };
+  /** One edit (one undo step) however many objects. */
+  'annotations.create': { params: { uri: string; objects: AnnotationInput[] }; result: AnnotationObject[] };
+  'annotations.update': { params: { uri: string; id: string; patch: AnnotationPatch }; result: AnnotationObject };
+  'annotations.delete': { params: { uri: string; ids: string[] }; result: AnnotationSlideState };
+  'annotations.undo': { params: { uri: string }; result: AnnotationSlideState };
+  'annotations.redo': { params: { uri: string }; result: AnnotationSlideState };
+  /** The project's class list (defaults like QuPath's until edited). */
+  'annotations.classes': { params: void; result: AnnotationClass[] };
+  'annotations.setClasses': { params: { classes: AnnotationClass[] }; result: AnnotationClass[] };
+  /** All objects, the given ids, or one class's, as QuPath GeoJSON. */
+  'annotations.export': { params: { uri: string; ids?: string[]; className?: string; objectType?: 'annotation' | 'detection' }; result: AnnotationExport };
+  /** QuPath GeoJSON text; all or nothing (a broken feature is named and nothing is imported). */
+  'annotations.import': { params: { uri: string; geojson: string }; result: AnnotationImportResult };
+  /** Write pending edits to the sidecar now (and read colleagues' layers). */
+  'annotations.sync': { params: { uri: string }; result: AnnotationSlideState };
+}
+
+/** Likewise joined into ApiEvents by the annotations branch. */
+export interface AnnotationApiEvents {
+  /** A slide's annotations changed (an edit here, an import, a sync that merged). */
+  'annotations.changed': AnnotationSlideState;
+}
+
 export interface ApiCalls {
   'app.info': { params: void; result: AppInfo };
   'auth.state': { params: void; result: AuthState };
@@ -319,6 +499,7 @@ export interface WsiApi {
 /** Errors cross the boundary as this; the renderer rethrows them as ApiError. */
 export class ApiError extends Error {
   readonly code: string;
+  readonly kind: ApiErrorKind;
   readonly hint: string | undefined;
   readonly details: Record<string, unknown> | undefined;
   readonly retryable: boolean;
@@ -326,6 +507,7 @@ export class ApiError extends Error {
     super(e.message);
     this.name = 'ApiError';
     this.code = e.code;
+    this.kind = e.kind;
     this.hint = e.hint;
     this.details = e.details;
     this.retryable = e.retryable;

@@ -27,6 +27,7 @@ function transportError(status: number, text: string): ApiError {
   const expired = status === 403;
   return new ApiError({
     code: expired ? 'APP_SESSION_LOST' : 'APP_TRANSPORT',
+    kind: 'unreachable',
     message: expired ? 'This window is no longer connected to the workstation.' : `The workstation did not answer (${status}).`,
     hint: expired ? 'Open the app again with the link printed when it started.' : text.slice(0, 200),
     retryable: true,
@@ -57,7 +58,7 @@ function createHttpApi(): WsiApi {
           credentials: 'same-origin',
         });
       } catch {
-        throw new ApiError({ code: 'APP_TRANSPORT', message: 'The workstation is not running.', hint: 'Start it again.', retryable: true });
+        throw new ApiError({ code: 'APP_TRANSPORT', kind: 'unreachable', message: 'The workstation is not running.', hint: 'Start it again.', retryable: true });
       }
       if (!res.ok) throw transportError(res.status, await res.text());
       const reply = (await res.json()) as Reply;
@@ -83,7 +84,7 @@ function wrapPreload(wsi: WsiApi): WsiApi {
         return await wsi.call(method, ...params);
       } catch (err) {
         const e = err as Partial<SerializedApiError>;
-        throw new ApiError({ code: e.code ?? 'APP_TRANSPORT', message: e.message ?? String(err), hint: e.hint, details: e.details, retryable: e.retryable ?? false });
+        throw new ApiError({ code: e.code ?? 'APP_TRANSPORT', kind: e.kind ?? 'internal', message: e.message ?? String(err), hint: e.hint, details: e.details, retryable: e.retryable ?? false });
       }
     },
     on: (event, listener) => wsi.on(event, listener),
@@ -94,5 +95,5 @@ export const api: WsiApi = window.wsi ? wrapPreload(window.wsi) : createHttpApi(
 
 export function asApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
-  return new ApiError({ code: 'APP_UNEXPECTED', message: err instanceof Error ? err.message : String(err), retryable: false });
+  return new ApiError({ code: 'APP_UNEXPECTED', kind: 'internal', message: err instanceof Error ? err.message : String(err), retryable: false });
 }

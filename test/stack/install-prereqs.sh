@@ -8,7 +8,7 @@
 #   MinIO (S3 + OpenID STS), built once from the Go module proxy and cached.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-PACKAGES=(chromium xvfb libvips-tools openslide-tools python3-openslide python3-skimage python3-pydicom python3-tifffile
+PACKAGES=(chromium xvfb libvips-tools openslide-tools python3-openslide python3-skimage python3-pydicom python3-tifffile python3-venv
   orthanc orthanc-dicomweb orthanc-wsi socat iproute2 libsecret-tools gnome-keyring dbus)
 
 missing=()

@@ -24,9 +24,9 @@ export async function diagnoseTile(url: string): Promise<ApiError | undefined> {
     // A query main ignores makes a URL the browser's cache has not seen.
     res = await fetch(`${url}${url.includes('?') ? '&' : '?'}why=${Date.now()}`, { cache: 'no-store' });
   } catch {
-    return new ApiError({ code: 'APP_SESSION_LOST', message: 'The workstation is not answering.', hint: 'Reload the window; if it persists, restart the app.', retryable: true });
+    return new ApiError({ code: 'APP_SESSION_LOST', kind: 'unreachable', message: 'The workstation is not answering.', hint: 'Reload the window; if it persists, restart the app.', retryable: true });
   }
   if (res.ok) return undefined;
   const message = (await res.text().catch(() => '')).slice(0, 500) || `The tile could not be loaded (${res.status}).`;
-  return new ApiError({ code: res.headers.get('x-error-code') ?? codeOf(res.status), message, retryable: res.status >= 500 });
+  return new ApiError({ code: res.headers.get('x-error-code') ?? codeOf(res.status), kind: 'internal', message, retryable: res.status >= 500 });
 }
