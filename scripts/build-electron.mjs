@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Bundles the Electron main process and the preload with esbuild into dist/electron/.
-// electron is provided by the runtime; better-sqlite3 is a native module that
-// electron-builder ships unpacked next to the bundle (rebuilt for Electron's ABI there).
+// electron is provided by the runtime. The externals are exactly package.json's
+// "dependencies" (test/unit/packaging checks it): better-sqlite3 and @napi-rs/keyring are
+// native modules, and the OpenJPEG codec loads its .wasm from its own folder; electron-builder
+// ships them unpacked next to the bundle. Everything else is inside the bundle.
 import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 
@@ -16,7 +18,7 @@ const common = {
   target: 'node22',
   sourcemap: true,
   legalComments: 'none',
-  external: ['electron', 'better-sqlite3'],
+  external: ['electron', 'better-sqlite3', '@napi-rs/keyring', '@cornerstonejs/codec-openjpeg'],
   logLevel: 'warning',
 };
 

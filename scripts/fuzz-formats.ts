@@ -19,7 +19,7 @@ import { parseTiff } from '../main/formats/tiff/parse.js';
 import type { SlideReader } from '../main/formats/types.js';
 import type { ByteRange, ObjectIdentity, RangeReader, RangeReadResult } from '../main/sources/types.js';
 
-const TESTDATA = '/work/shared/testdata';
+import { TESTDATA } from '../test/support/paths.js';
 export const SEEDS = [
   'aperio-svs/CMU-1-Small-Region.svs',
   'aperio-svs/aperio-16x16-crop.svs',

@@ -7,7 +7,6 @@
  *   4 access denied · 5 not found · 6 service unreachable · 130 cancelled
  * Errors go to stderr as `error CODE: message` plus a `hint:` line; data goes to stdout.
  */
-import { pathToFileURL } from 'node:url';
 import { openInSystemBrowser } from '../app/open-browser.js';
 import { toAppError, type AppError } from '../common/errors.js';
 import { configureLogging, redact } from '../common/log.js';
@@ -99,10 +98,4 @@ export async function runCli(argv: readonly string[], o: RunOptions = {}): Promi
   } finally {
     await ctx?.dispose();
   }
-}
-
-// Run when executed directly (tsx main/cli/index.ts, or the built file via bin/).
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const code = await runCli(process.argv.slice(2));
-  process.exitCode = code;
 }

@@ -99,6 +99,9 @@ export interface App {
   enableSandbox(): void;
   requestSingleInstanceLock(): boolean;
   quit(): void;
+  exit(code?: number): void;
+  /** macOS only. */
+  dock?: { hide(): void };
   on(event: 'second-instance' | 'activate' | 'window-all-closed' | 'before-quit', listener: () => void): void;
   on(event: 'web-contents-created', listener: (event: ElectronEvent, contents: WebContents) => void): void;
 }

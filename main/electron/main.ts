@@ -14,10 +14,12 @@ import { createEventBus, createHandlers, dispatch } from '../api/handlers.js';
 import { CONTENT_SECURITY_POLICY } from '../api/security.js';
 import { createServices, type Services } from '../app/services.js';
 import { APP_ENTRY, APP_SCHEME, isAllowedExternalUrl, isAllowedNavigation, isAllowedRequest, isTrustedSender } from '../app/shell-policy.js';
+import { runCli } from '../cli/index.js';
 import { AppError, toAppError } from '../common/errors.js';
 import { configureLogging, logger } from '../common/log.js';
 import { loadSettings } from '../config/index.js';
 import { SLIDE_EXTENSIONS } from '../sources/s3-xml.js';
+import { cliArguments } from './cli-mode.js';
 import type { BrowserWindow, ElectronMain, WebContents } from './electron-shim.js';
 import { SafeStorageSecretStore, safeStorageUsable } from './safe-storage-store.js';
 
@@ -183,8 +185,28 @@ function safeOrigin(url: string | undefined): string {
   }
 }
 
-main().catch((err: unknown) => {
-  const e = toAppError(err);
-  log.error('the app could not start', { code: e.code, err: e });
-  app.quit();
-});
+/**
+ * `<app binary> --cli <command>` (what resources/cli/ launches): the CLI in this process,
+ * without a window, a dock icon or the single-instance lock, so credential_process works
+ * while the app is open. Its exit code is the CLI's.
+ */
+async function cliMode(args: string[]): Promise<void> {
+  app.dock?.hide();
+  let code = 1;
+  try {
+    code = await runCli(args);
+  } finally {
+    app.exit(code);
+  }
+}
+
+const cliArgs = cliArguments(process.argv);
+if (cliArgs) {
+  void cliMode(cliArgs);
+} else {
+  main().catch((err: unknown) => {
+    const e = toAppError(err);
+    log.error('the app could not start', { code: e.code, err: e });
+    app.quit();
+  });
+}

@@ -39,6 +39,8 @@ export interface DicomwebClientOptions {
   /** HealthImaging refuses tokens issued more than this long ago (default 12 h). */
   maxTokenAgeSeconds?: number;
   now?: () => number;
+  /** Largest answer read (default 256 MiB): a hostile archive cannot fill main's memory. */
+  maxAnswerBytes?: number;
 }
 
 export interface StudyQuery {
@@ -101,6 +103,7 @@ export class DicomwebClient {
   readonly #minValidity: number;
   readonly #maxAge: number;
   readonly #now: () => number;
+  readonly #maxAnswer: number;
 
   constructor(options: DicomwebClientOptions) {
     this.root = options.root.replace(/\/+$/, '');
@@ -110,6 +113,42 @@ export class DicomwebClient {
     this.#minValidity = options.minTokenValiditySeconds ?? 60;
     this.#maxAge = options.maxTokenAgeSeconds ?? 12 * 3600;
     this.#now = options.now ?? Date.now;
+    this.#maxAnswer = options.maxAnswerBytes ?? 256 * 1024 * 1024;
+  }
+
+  /** The body, read while it stays under the bound; past it the stream is cancelled. */
+  async #body(res: Response): Promise<Uint8Array> {
+    const limit = this.#maxAnswer;
+    const tooLarge = (): AppError =>
+      new AppError('DICOMWEB_BAD_RESPONSE', `The DICOMweb server sent an answer larger than ${Math.round(limit / 1048576)} MiB; the app stopped reading it.`, {
+        hint: 'IT: check the archive address; a proxy or archive may be sending something other than DICOMweb.',
+      });
+    const declared = Number(res.headers.get('content-length') ?? NaN);
+    if (declared > limit) {
+      await res.body?.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    if (!res.body) return new Uint8Array(await res.arrayBuffer());
+    const reader = res.body.getReader();
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.length;
+      if (total > limit) {
+        await reader.cancel().catch(() => undefined);
+        throw tooLarge();
+      }
+      chunks.push(value);
+    }
+    const out = new Uint8Array(total);
+    let at = 0;
+    for (const c of chunks) {
+      out.set(c, at);
+      at += c.length;
+    }
+    return out;
   }
 
   async searchStudies(q: StudyQuery = {}, signal?: AbortSignal): Promise<StudySummary[]> {
@@ -174,7 +213,7 @@ export class DicomwebClient {
     for (let i = 0; i < unique.length; i += MAX_FRAMES_PER_REQUEST) {
       const chunk = unique.slice(i, i + MAX_FRAMES_PER_REQUEST);
       const res = await this.#request(base + chunk.join(','), FRAMES_ACCEPT, signal);
-      const body = new Uint8Array(await res.arrayBuffer());
+      const body = await this.#body(res);
       out.bytes += body.length;
       out.requests++;
       const ct = res.headers.get('content-type') ?? '';
@@ -196,7 +235,7 @@ export class DicomwebClient {
     const res = await this.#request(path, 'application/dicom+json', signal);
     // QIDO: 204 No Content means no match.
     if (res.status === 204) return [];
-    const text = await res.text();
+    const text = new TextDecoder().decode(await this.#body(res));
     if (text.trim() === '') return [];
     try {
       const v: unknown = JSON.parse(text);

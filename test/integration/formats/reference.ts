@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const SCRIPT = fileURLToPath(new URL('./reference.py', import.meta.url));
-export const TESTDATA = '/work/shared/testdata';
+export { TESTDATA } from '../../support/paths.js';
 
 export interface RefResult {
   shapes: unknown[];

@@ -15,8 +15,9 @@ import { PinManager, pinTiles, type PinProgress } from '../../../main/tiles/pinn
 import { TileService } from '../../../main/tiles/service.js';
 import { HttpRangeReader } from '../../../main/sources/http.js';
 import { RangeServer } from './fixtures/http-range.js';
+import { testdata } from '../../support/paths.js';
 
-const FILE = '/work/shared/testdata/derived/generic-tiff/CMU-1-Small-Region.pyramid-jpeg.tif';
+const FILE = testdata('derived/generic-tiff/CMU-1-Small-Region.pyramid-jpeg.tif');
 
 test('a network cut during pinning is reported; resume completes without refetching cached tiles', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'wsi-pin-http-'));

@@ -13,8 +13,9 @@ import { FileRangeReader } from '../../../main/sources/file.js';
 import { PinManager, pinTiles, type PinProgress } from '../../../main/tiles/pinning.js';
 import { RangeScheduler } from '../../../main/tiles/scheduler.js';
 import { TileService } from '../../../main/tiles/service.js';
+import { testdata } from '../../support/paths.js';
 
-const FILE = '/work/shared/testdata/derived/generic-tiff/CMU-1-Small-Region.pyramid-jpeg.tif';
+const FILE = testdata('derived/generic-tiff/CMU-1-Small-Region.pyramid-jpeg.tif');
 
 function session(path: string) {
   const cache = TileCache.open(path);

@@ -14,8 +14,9 @@ import { TileCache } from '../../../main/cache/tile-cache.js';
 import { FileRangeReader } from '../../../main/sources/file.js';
 import { encodePng, readRegion } from '../../../main/tiles/region.js';
 import { TileService } from '../../../main/tiles/service.js';
+import { testdata } from '../../support/paths.js';
 
-const FILE = '/work/shared/testdata/derived/generic-tiff/CMU-1-Small-Region.pyramid-jpeg.tif';
+const FILE = testdata('derived/generic-tiff/CMU-1-Small-Region.pyramid-jpeg.tif');
 const PY = '/usr/bin/python3';
 
 const OPENSLIDE = `
@@ -129,7 +130,7 @@ test('encodePng writes a PNG whose pixels decode back exactly', async (t) => {
   if (r.status === 0) assert.match(r.stdout, /97x61 uchar, 3 bands/);
 });
 
-const OME = '/work/shared/testdata/derived/ome-tiff/NDPI-DAPI-TRITC.2ch-uint16-pyramid-subifds.ome.tif';
+const OME = testdata('derived/ome-tiff/NDPI-DAPI-TRITC.2ch-uint16-pyramid-subifds.ome.tif');
 const TIFFFILE = `
 import sys, numpy as np, tifffile
 level, x, y, w, h = map(int, sys.argv[2:7])

@@ -18,8 +18,9 @@ import { TileService } from '../../../main/tiles/service.js';
 import { WorkerPool } from '../../../main/tiles/workers.js';
 import { CountingReader } from '../tiles/fixtures/counting-reader.js';
 import { GridReader } from '../tiles/fixtures/grid-reader.js';
+import { testdata } from '../../support/paths.js';
 
-const FILE = '/work/shared/testdata/derived/generic-tiff/CMU-1-Small-Region.pyramid-jpeg.tif';
+const FILE = testdata('derived/generic-tiff/CMU-1-Small-Region.pyramid-jpeg.tif');
 const URI = 's3://bucket/slide.tif';
 
 function setup(t: { after: (fn: () => unknown) => void }) {

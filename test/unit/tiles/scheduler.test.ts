@@ -4,8 +4,9 @@ import { readFileSync } from 'node:fs';
 import { FileRangeReader } from '../../../main/sources/file.js';
 import { RangeScheduler } from '../../../main/tiles/scheduler.js';
 import { CountingReader } from './fixtures/counting-reader.js';
+import { testdata } from '../../support/paths.js';
 
-const FILE = '/work/shared/testdata/derived/generic-tiff/CMU-1-Small-Region.pyramid-jpeg.tif';
+const FILE = testdata('derived/generic-tiff/CMU-1-Small-Region.pyramid-jpeg.tif');
 const whole = readFileSync(FILE);
 const expect = (offset: number, length: number) => new Uint8Array(whole.subarray(offset, offset + length));
 const KiB = 1024;

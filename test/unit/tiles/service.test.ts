@@ -15,8 +15,9 @@ import { deflateSync } from 'node:zlib';
 import { writeFileSync } from 'node:fs';
 import { CountingReader } from './fixtures/counting-reader.js';
 import { GridReader, tileRange } from './fixtures/grid-reader.js';
+import { testdata } from '../../support/paths.js';
 
-const FILE = '/work/shared/testdata/derived/generic-tiff/CMU-1-Small-Region.pyramid-jpeg.tif';
+const FILE = testdata('derived/generic-tiff/CMU-1-Small-Region.pyramid-jpeg.tif');
 const URI = 's3://bucket/slide.tif';
 const whole = readFileSync(FILE);
 const expectTile = (level: number, col: number, row: number) => {
