@@ -95,6 +95,8 @@ export interface AppInfo {
   lockedSettings: string[];
   /** The host can show the system's file dialog ("Open local slide…"). */
   fileDialog: boolean;
+  /** Where this host writes its logs (absent: the console only), named for IT in the UI. */
+  logFolder?: string;
 }
 
 /** One pyramid level as the viewer needs it (level 0 = full resolution). */

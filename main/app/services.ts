@@ -20,7 +20,7 @@ import { createTileRoute } from '../api/tile-route.js';
 import { TileCache } from '../cache/tile-cache.js';
 import { AuthService, createSecretStore, type SecretStore } from '../auth/index.js';
 import { AppError } from '../common/errors.js';
-import { logger } from '../common/log.js';
+import { logFolder, logger } from '../common/log.js';
 import { loadSettings, type LoadedSettings, type Settings } from '../config/index.js';
 import { resolveReader, resolveSource } from '../sources/resolve.js';
 import { dicomSiblings } from '../sources/siblings.js';
@@ -144,6 +144,7 @@ export async function createServices(o: ServicesOptions): Promise<Services> {
       host: o.host,
       lockedSettings: [...loaded.locked].sort(),
       fileDialog: Boolean(o.pickFile),
+      ...(logFolder() ? { logFolder: logFolder()! } : {}),
     }),
     auth,
     credentialsInfo: (): Promise<CredentialsInfo | null> =>

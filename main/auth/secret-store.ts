@@ -1,12 +1,11 @@
 /**
  * Where the refresh token rests between runs. Preference order for headless and CLI:
- * the OS keyring through its own command-line tool (Linux `secret-tool` / libsecret,
- * macOS `security`, Windows PasswordVault through PowerShell), used only when a probe
- * write/read/delete round trip works; otherwise an owner-only (0600) file in a 0700
- * folder. The Electron shell adds a safeStorage-backed store of its own. Secrets are
- * passed to the tools on stdin, never on the command line (other users can read argv).
+ * the OS keyring through the maintained native binding @napi-rs/keyring (decision 1302),
+ * used only when a probe write/read/delete round trip works; otherwise an owner-only
+ * (0600) file in a 0700 folder. The Electron shell adds a safeStorage-backed store of its
+ * own.
  */
-import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SecretStoreKind } from '../api/contract.js';
@@ -122,39 +121,6 @@ export class MemorySecretStore implements SecretStore {
   }
 }
 
-interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(cmd: string, args: string[], stdin?: string, timeoutMs = 10_000): Promise<RunResult> {
-  return new Promise((resolve) => {
-    let child;
-    try {
-      child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
-    } catch (err) {
-      resolve({ code: -1, stdout: '', stderr: String(err) });
-      return;
-    }
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      resolve({ code: -1, stdout, stderr: stderr + String(err) });
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.on('error', () => undefined); // the tool may exit before reading stdin
-    child.stdin.end(stdin ?? '');
-  });
-}
-
 interface KeyringBackend {
   description: string;
   get(key: string): Promise<string | undefined>;
@@ -162,78 +128,83 @@ interface KeyringBackend {
   delete(key: string): Promise<void>;
 }
 
-function keyringFailure(op: string, r: RunResult): AppError {
+/** What @napi-rs/keyring's Entry offers (typed here so a failed load is an error, not a crash). */
+interface NativeEntry {
+  getPassword(): string | null | undefined;
+  setPassword(password: string): void;
+  deletePassword(): boolean;
+}
+type NativeEntryClass = new (service: string, account: string, options?: { linux?: { store?: 'secret-service' | 'keyutils' } }) => NativeEntry;
+
+let nativeEntry: NativeEntryClass | undefined | null;
+/** Loaded on first use: a missing native binary (an unusual platform) means "no keyring", not a crash. */
+function loadNative(): NativeEntryClass | undefined {
+  if (nativeEntry === undefined) {
+    try {
+      nativeEntry = (createRequire(import.meta.url)('@napi-rs/keyring') as { Entry: NativeEntryClass }).Entry;
+    } catch (err) {
+      log.info('the native keyring binding could not be loaded', { err: err instanceof Error ? err.message : String(err) });
+      nativeEntry = null;
+    }
+  }
+  return nativeEntry ?? undefined;
+}
+
+function keyringFailure(op: string, err: unknown): AppError {
   return new AppError('SECRETS_KEYRING_FAILED', `The system keyring could not ${op} the saved sign-in.`, {
     hint: 'Unlock the keyring (log out and in again), or ask IT to set secrets.store to "file".',
-    details: { exitCode: r.code, stderr: r.stderr.slice(0, 300) },
+    cause: err,
+    details: { reason: (err instanceof Error ? err.message : String(err)).slice(0, 300) },
   });
 }
 
-/** Linux: libsecret's `secret-tool` (GNOME Keyring, KWallet through its Secret Service). */
-const linuxKeyring: KeyringBackend = {
-  description: 'the system keyring (Secret Service)',
-  async get(key) {
-    const r = await run('secret-tool', ['lookup', 'service', SERVICE, 'account', key]);
-    if (r.code === 0) return r.stdout.length ? r.stdout : undefined;
-    if (r.code === 1 && r.stderr.trim() === '') return undefined; // not found
-    throw keyringFailure('read', r);
-  },
-  async set(key, value) {
-    const r = await run('secret-tool', ['store', `--label=${SERVICE} ${key}`, 'service', SERVICE, 'account', key], value);
-    if (r.code !== 0) throw keyringFailure('store', r);
-  },
-  async delete(key) {
-    const r = await run('secret-tool', ['clear', 'service', SERVICE, 'account', key]);
-    if (r.code !== 0 && r.stderr.trim() !== '') throw keyringFailure('delete', r);
-  },
+const DESCRIPTIONS: Partial<Record<NodeJS.Platform, string>> = {
+  linux: 'the system keyring (Secret Service)',
+  darwin: 'the macOS login keychain',
+  win32: 'Windows Credential Manager',
 };
 
-function securityQuote(s: string): string {
-  return `"${s.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+/**
+ * The OS keyring through @napi-rs/keyring (the Rust keyring crate): the Secret Service on
+ * Linux, the login keychain on macOS (items readable by this app only, unlike `security`'s),
+ * Credential Manager on Windows. In process: no helper tool, no PowerShell, nothing on stdin
+ * or argv. Calls are synchronous in the binding and take milliseconds; the Secret Service
+ * round trip is the slowest and happens once per sign-in, never per tile.
+ */
+function nativeBackend(platform: NodeJS.Platform): KeyringBackend | undefined {
+  const description = DESCRIPTIONS[platform] ?? (platform === 'freebsd' || platform === 'openbsd' ? DESCRIPTIONS.linux : undefined);
+  const Entry = loadNative();
+  if (!description || !Entry) return undefined;
+  // Linux: the Secret Service only. The binding would otherwise fall back to the kernel
+  // keyring, which forgets everything at logout, so the user would sign in every day.
+  const entry = (key: string): NativeEntry => new Entry(SERVICE, key, { linux: { store: 'secret-service' } });
+  return {
+    description,
+    async get(key) {
+      try {
+        return entry(key).getPassword() ?? undefined;
+      } catch (err) {
+        if (/no (matching )?entry|not found/i.test(String(err))) return undefined;
+        throw keyringFailure('read', err);
+      }
+    },
+    async set(key, value) {
+      try {
+        entry(key).setPassword(value);
+      } catch (err) {
+        throw keyringFailure('store', err);
+      }
+    },
+    async delete(key) {
+      try {
+        entry(key).deletePassword();
+      } catch (err) {
+        if (/no (matching )?entry|not found/i.test(String(err))) return;
+        throw keyringFailure('delete', err);
+      }
+    },
+  };
 }
-
-/** macOS: the login keychain through `security`; the secret goes in through `security -i` on stdin. */
-const macKeyring: KeyringBackend = {
-  description: 'the macOS login keychain',
-  async get(key) {
-    const r = await run('security', ['find-generic-password', '-s', SERVICE, '-a', key, '-w']);
-    if (r.code === 0) return r.stdout.replace(/\n$/, '') || undefined;
-    if (r.code === 44) return undefined; // errSecItemNotFound
-    throw keyringFailure('read', r);
-  },
-  async set(key, value) {
-    const r = await run('security', ['-i'], `add-generic-password -U -s ${securityQuote(SERVICE)} -a ${securityQuote(key)} -w ${securityQuote(value)}\n`);
-    if (r.code !== 0 || /error/i.test(r.stderr)) throw keyringFailure('store', r);
-  },
-  async delete(key) {
-    const r = await run('security', ['delete-generic-password', '-s', SERVICE, '-a', key]);
-    if (r.code !== 0 && r.code !== 44) throw keyringFailure('delete', r);
-  },
-};
-
-const PS_VAULT = "$ErrorActionPreference='Stop';[void][Windows.Security.Credentials.PasswordVault,Windows.Security.Credentials,ContentType=WindowsRuntime];$v=New-Object Windows.Security.Credentials.PasswordVault;$in=[Console]::In.ReadToEnd() | ConvertFrom-Json;";
-function powershell(script: string, input: Record<string, string>): Promise<RunResult> {
-  return run('powershell.exe', ['-NoProfile', '-NonInteractive', '-Command', PS_VAULT + script], JSON.stringify(input));
-}
-
-/** Windows: the Credential Locker (PasswordVault), through Windows PowerShell with inputs on stdin. */
-const windowsKeyring: KeyringBackend = {
-  description: 'Windows Credential Manager',
-  async get(key) {
-    const r = await powershell("try{$c=$v.Retrieve($in.s,$in.k);$c.RetrievePassword();[Console]::Out.Write($c.Password)}catch{if($_.Exception.HResult -eq -2147023728){exit 3};throw}", { s: SERVICE, k: key });
-    if (r.code === 0) return r.stdout || undefined;
-    if (r.code === 3) return undefined;
-    throw keyringFailure('read', r);
-  },
-  async set(key, value) {
-    const r = await powershell('$v.Add((New-Object Windows.Security.Credentials.PasswordCredential($in.s,$in.k,$in.p)))', { s: SERVICE, k: key, p: value });
-    if (r.code !== 0) throw keyringFailure('store', r);
-  },
-  async delete(key) {
-    const r = await powershell("try{$v.Remove($v.Retrieve($in.s,$in.k))}catch{if($_.Exception.HResult -eq -2147023728){exit 0};throw}", { s: SERVICE, k: key });
-    if (r.code !== 0) throw keyringFailure('delete', r);
-  },
-};
 
 class KeyringSecretStore implements SecretStore {
   readonly kind = 'keyring' as const;
@@ -254,12 +225,6 @@ class KeyringSecretStore implements SecretStore {
   }
 }
 
-function backendForPlatform(platform: NodeJS.Platform): KeyringBackend | undefined {
-  if (platform === 'linux' || platform === 'freebsd' || platform === 'openbsd') return linuxKeyring;
-  if (platform === 'darwin') return macKeyring;
-  if (platform === 'win32') return windowsKeyring;
-  return undefined;
-}
 
 /** A keyring counts as working only if a probe value survives a write, a read and a delete. */
 async function probeKeyring(backend: KeyringBackend): Promise<string | undefined> {
@@ -278,7 +243,7 @@ async function probeKeyring(backend: KeyringBackend): Promise<string | undefined
 
 export async function createSecretStore(opts: { preference: 'auto' | 'keyring' | 'file'; dir: string; platform?: NodeJS.Platform }): Promise<SecretStore> {
   if (opts.preference === 'file') return new FileSecretStore(opts.dir);
-  const backend = backendForPlatform(opts.platform ?? process.platform);
+  const backend = nativeBackend(opts.platform ?? process.platform);
   const problem = backend ? await probeKeyring(backend) : 'no keyring support on this platform';
   if (backend && problem === undefined) return new KeyringSecretStore(backend);
   const why = 'the system keyring is not available';

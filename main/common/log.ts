@@ -4,7 +4,7 @@
  * (and every error cause serialised into one) is scrubbed of them before it is written.
  * A test scans a full run's logs for the secret values and must find none.
  */
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -40,17 +40,56 @@ interface Sink {
   level: LogLevel;
   file: string | undefined;
   console: boolean;
+  /** Size at which the file is rotated (main.log → main.1.log → … → main.<keep>.log, then dropped). */
+  maxBytes: number;
+  /** Rotated files kept beside the current one. */
+  keep: number;
 }
 const sink: Sink = {
   level: (process.env.WSI_LOG_LEVEL as LogLevel | undefined) ?? 'info',
   file: process.env.WSI_LOG_FILE,
   console: process.env.WSI_LOG_CONSOLE !== '0',
+  maxBytes: 5 * 1024 * 1024,
+  keep: 4,
 };
+let fileBytes = 0;
 
 /** Configure where logs go. Called once at start-up by the host (app, headless, CLI). */
 export function configureLogging(options: Partial<Sink>): void {
   Object.assign(sink, options);
-  if (sink.file) mkdirSync(dirname(sink.file), { recursive: true });
+  fileBytes = 0;
+  if (sink.file) {
+    mkdirSync(dirname(sink.file), { recursive: true, mode: 0o700 });
+    try {
+      fileBytes = statSync(sink.file).size;
+    } catch {
+      // No log yet.
+    }
+  }
+}
+
+/** The folder the logs are written to, for the UI and for IT ("where are the logs?"). */
+export function logFolder(): string | undefined {
+  return sink.file ? dirname(sink.file) : undefined;
+}
+
+function rotated(file: string, n: number): string {
+  const dot = file.lastIndexOf('.');
+  return dot > file.lastIndexOf('/') ? `${file.slice(0, dot)}.${n}${file.slice(dot)}` : `${file}.${n}`;
+}
+
+/** Size-bounded: a long-running workstation never fills the disk with logs (keep+1 files at most). */
+function rotate(file: string): void {
+  rmSync(rotated(file, sink.keep), { force: true });
+  for (let n = sink.keep - 1; n >= 1; n--) {
+    try {
+      renameSync(rotated(file, n), rotated(file, n + 1));
+    } catch {
+      // That generation does not exist yet.
+    }
+  }
+  renameSync(file, rotated(file, 1));
+  fileBytes = 0;
 }
 
 function serialise(value: unknown): unknown {
@@ -68,7 +107,9 @@ function write(level: LogLevel, scope: string, message: string, fields?: Record<
   const line = redact(JSON.stringify(entry));
   if (sink.file) {
     try {
+      if (fileBytes > 0 && fileBytes + line.length + 1 > sink.maxBytes) rotate(sink.file);
       appendFileSync(sink.file, line + '\n', { mode: 0o600 });
+      fileBytes += Buffer.byteLength(line) + 1;
     } catch {
       // Logging must never take the app down (full disk, removed folder).
     }

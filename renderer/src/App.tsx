@@ -97,7 +97,7 @@ export function App() {
   if (auth.status === 'signed-out') return <SignIn organisation={org} state={auth} demo={info.demo} onSignIn={signIn} />;
   return (
     <div className="shell">
-      <Header organisation={org} state={auth} credentials={credentials} onSignOut={signOut} busy={busy} onOfflineManager={() => setManaging(true)} />
+      <Header organisation={org} logFolder={info.logFolder} state={auth} credentials={credentials} onSignOut={signOut} busy={busy} onOfflineManager={() => setManaging(true)} />
       {auth.offline ? (
         <div className="warnings" role="status" data-testid="offline-session">
           <p>

@@ -4,6 +4,8 @@ import { useConnectivity } from '../offline';
 
 export function Header(props: {
   organisation: string;
+  /** Where the logs are, for IT (absent when they go to the console only). */
+  logFolder?: string | undefined;
   state: AuthState;
   credentials: CredentialsInfo | null;
   onSignOut: () => void;
@@ -49,6 +51,11 @@ export function Header(props: {
       </div>
       <div className="subbar">
         <span data-testid="secret-store">Your sign-in is kept in {props.state.secretStore.description}.</span>
+        {props.logFolder ? (
+          <span data-testid="log-folder" title="Send these files to IT when something goes wrong; they never hold passwords or tokens.">
+            Logs: <code>{props.logFolder}</code>
+          </span>
+        ) : null}
         {props.credentials ? (
           <span data-testid="credentials-info">
             Storage access as <strong>{props.credentials.sessionName}</strong>, renewed automatically (current until {formatTime(props.credentials.expiresAt)}).

@@ -2,6 +2,7 @@
  * The Linux keyring path of the secret store, against a real Secret Service: a private
  * D-Bus session bus and gnome-keyring-daemon started for this test only. Skipped where
  * those programs are not installed (Debian: dbus-daemon, libsecret-tools, gnome-keyring).
+ * The store writes through @napi-rs/keyring; `secret-tool` only reads back, as an independent client.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,7 +24,7 @@ const children: ChildProcess[] = [];
 let idp: RunningIdp | undefined;
 
 function lookup(key: string): string {
-  const r = spawnSync('secret-tool', ['lookup', 'service', 'slide-workstation', 'account', key], { encoding: 'utf8' });
+  const r = spawnSync('secret-tool', ['lookup', 'service', 'slide-workstation', 'username', key], { encoding: 'utf8' });
   return r.stdout;
 }
 

@@ -68,9 +68,9 @@ test('createSecretStore: "file" gives the file store; "auto" without a working k
   t.after(() => rm(dir, { recursive: true, force: true }));
   const file = await createSecretStore({ preference: 'file', dir });
   assert.equal(file.kind, 'file');
-  // An empty PATH: no secret-tool / security / powershell can be found.
-  const oldPath = process.env.PATH;
-  process.env.PATH = join(dir, 'no-tools-here');
+  // No session bus: the Secret Service cannot be reached.
+  const oldBus = process.env.DBUS_SESSION_BUS_ADDRESS;
+  process.env.DBUS_SESSION_BUS_ADDRESS = `unix:path=${join(dir, 'no-bus-here')}`;
   try {
     const auto = await createSecretStore({ preference: 'auto', dir });
     assert.equal(auto.kind, 'file');
@@ -78,7 +78,8 @@ test('createSecretStore: "file" gives the file store; "auto" without a working k
     const forced = await createSecretStore({ preference: 'keyring', dir });
     assert.equal(forced.kind, 'file');
   } finally {
-    process.env.PATH = oldPath;
+    if (oldBus === undefined) delete process.env.DBUS_SESSION_BUS_ADDRESS;
+    else process.env.DBUS_SESSION_BUS_ADDRESS = oldBus;
   }
   const unknown = await createSecretStore({ preference: 'auto', dir, platform: 'aix' });
   assert.equal(unknown.kind, 'file');
