@@ -21,6 +21,7 @@ import { TileCache } from '../cache/tile-cache.js';
 import { AuthService, createSecretStore, type SecretStore } from '../auth/index.js';
 import { AppError } from '../common/errors.js';
 import { logFolder, logger } from '../common/log.js';
+import { createNetworkFetch, networkOptions } from '../net/fetch.js';
 import { loadSettings, type LoadedSettings, type Settings } from '../config/index.js';
 import { resolveReader, resolveSource } from '../sources/resolve.js';
 import { dicomSiblings } from '../sources/siblings.js';
@@ -99,6 +100,9 @@ export async function createServices(o: ServicesOptions): Promise<Services> {
   if (o.cacheDir) settings.paths.cache = o.cacheDir;
   else if (o.isolated && o.dataDir) settings.paths.cache = join(o.dataDir, 'cache');
 
+  // One fetch for every request of main: the host's (Electron's net.fetch), else proxy and CA from the environment.
+  const fetch = o.fetch ?? createNetworkFetch(networkOptions(settings));
+  if (fetch) o = { ...o, fetch };
   const secretStore = o.secretStore ?? (await createSecretStore({ preference: settings.secrets.store, dir: settings.paths.data }));
   const auth = new AuthService({
     auth: settings.auth,

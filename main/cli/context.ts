@@ -4,6 +4,7 @@
  * settings and `whoami` does not call STS unless asked. No decisions of its own.
  */
 import { AuthService, createSecretStore, type SecretStore } from '../auth/index.js';
+import { createNetworkFetch, networkOptions } from '../net/fetch.js';
 import { AppError } from '../common/errors.js';
 import { loadSettings, isConfigured, type LoadedSettings, type Settings } from '../config/index.js';
 import { StsWebIdentityProvider } from '../credentials/index.js';
@@ -38,9 +39,18 @@ export class CliContext {
   #unlock: (() => Promise<void>) | undefined;
   readonly #cleanups: (() => Promise<void> | void)[] = [];
 
+  #network: { fetch: FetchLike | undefined } | undefined;
+
   constructor(o: CliContextOptions) {
     this.#o = o;
     this.io = o.io;
+  }
+
+  /** The one fetch of this run: the caller's, else proxy and CA from the environment and settings. */
+  #fetchOption(): { fetch?: FetchLike } {
+    if (this.#o.fetch) return { fetch: this.#o.fetch };
+    this.#network ??= { fetch: createNetworkFetch(networkOptions(this.settings)) };
+    return this.#network.fetch ? { fetch: this.#network.fetch } : {};
   }
 
   get loaded(): LoadedSettings {
@@ -81,7 +91,7 @@ export class CliContext {
         openBrowser: this.#o.openBrowser,
         // As the app does: the sign-in asks for every configured archive, so `tile dicomweb://…` works later.
         resources: dicomwebResources(s),
-        ...(this.#o.fetch ? { fetch: this.#o.fetch } : {}),
+        ...this.#fetchOption(),
       });
       await auth.restore();
       return auth;
@@ -106,7 +116,7 @@ export class CliContext {
       sts: s.storage.sts,
       region: s.storage.s3.region,
       identity: auth,
-      ...(this.#o.fetch ? { fetch: this.#o.fetch } : {}),
+      ...this.#fetchOption(),
     });
     return this.#credentials;
   }
@@ -119,7 +129,7 @@ export class CliContext {
       region: s.storage.s3.region,
       forcePathStyle: s.storage.s3.forcePathStyle,
       credentials: await this.credentials(),
-      ...(this.#o.fetch ? { fetch: this.#o.fetch } : {}),
+      ...this.#fetchOption(),
     });
     return this.#s3;
   }
@@ -127,7 +137,7 @@ export class CliContext {
   /** A reader for a local path, file://, s3:// (signed in) or http(s)://. */
   async reader(uri: string): Promise<RangeReader> {
     if (/^s3:\/\//i.test(uri)) return resolveReader(uri, { settings: this.settings, s3: await this.s3() });
-    return resolveReader(uri, { settings: this.settings, ...(this.#o.fetch ? { fetch: this.#o.fetch } : {}) });
+    return resolveReader(uri, { settings: this.settings, ...this.#fetchOption() });
   }
 
   /**
@@ -137,7 +147,7 @@ export class CliContext {
    */
   async source(uri: string): Promise<RangeReader | FrameSource> {
     if (sourceKind(uri) !== 'dicomweb') return this.reader(uri);
-    this.#dicomweb ??= this.signedIn().then((auth) => createDicomweb({ settings: this.settings, auth, ...(this.#o.fetch ? { fetch: this.#o.fetch } : {}) }));
+    this.#dicomweb ??= this.signedIn().then((auth) => createDicomweb({ settings: this.settings, auth, ...this.#fetchOption() }));
     const dicomweb = await this.#dicomweb;
     return resolveSource(uri, { settings: this.settings, dicomweb: (name) => dicomweb.client(name) });
   }

@@ -83,6 +83,8 @@ export interface Settings {
   };
   network: {
     maxConnectionsPerHost: number;
+    /** PEM file of extra trusted root certificates (a TLS-inspecting proxy's or a private CA's). */
+    caFile: string;
   };
   paths: {
     /** Where user data lives (settings, annotations, secrets file). Empty = OS default. */
@@ -111,7 +113,7 @@ export const DEFAULTS: Settings = {
   },
   secrets: { store: 'auto' },
   cache: { budgetMiB: 10240 },
-  network: { maxConnectionsPerHost: 6 },
+  network: { maxConnectionsPerHost: 6, caFile: '' },
   paths: { data: '', cache: '' },
 };
 
@@ -199,6 +201,7 @@ export const SCHEMA: Record<string, Check> = {
   'secrets.store': oneOf('auto', 'keyring', 'file'),
   'cache.budgetMiB': int(64, 16 * 1024 * 1024),
   'network.maxConnectionsPerHost': int(1, 64),
+  'network.caFile': str,
   'paths.data': str,
   'paths.cache': str,
 };

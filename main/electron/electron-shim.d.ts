@@ -77,6 +77,8 @@ export interface Protocol {
 
 export interface Session {
   protocol: Protocol;
+  /** Chromium's network stack: system proxy and PAC, proxy authentication, the OS certificate store. */
+  fetch(input: string | URL | Request, init?: RequestInit & { bypassCustomProtocolHandlers?: boolean }): Promise<Response>;
   setPermissionRequestHandler(handler: (webContents: WebContents, permission: string, callback: (granted: boolean) => void) => void): void;
   setPermissionCheckHandler(handler: (webContents: WebContents | null, permission: string) => boolean): void;
   webRequest: {

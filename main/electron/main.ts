@@ -29,6 +29,7 @@ const { app, BrowserWindow: Window, dialog, ipcMain, protocol, session, shell, s
 
 const log = logger('electron');
 const PARTITION = 'persist:slide-workstation';
+const NETWORK_PARTITION = 'slide-workstation-network';
 export const CALL_CHANNEL = 'wsi:call';
 export const EVENT_CHANNEL = 'wsi:event';
 
@@ -74,8 +75,13 @@ async function main(): Promise<void> {
   const dataDir = loaded.settings.paths.data;
   const secretStore = safeStorageUsable(safeStorage) ? new SafeStorageSecretStore(safeStorage, dataDir) : undefined;
   const auth = loaded.settings.auth;
+  // Every request of main (sign-in, STS, S3, DICOMweb, token refresh) goes through Chromium's
+  // network stack on its own session, without an HTTP cache: the system proxy and PAC,
+  // proxy authentication and the OS certificate store apply, as in the user's browser.
+  const netSession = session.fromPartition(NETWORK_PARTITION, { cache: false });
   const services: Services = await createServices({
     host: 'electron',
+    fetch: (input, init) => netSession.fetch(input, { ...init, bypassCustomProtocolHandlers: true }),
     version: app.getVersion(),
     ...(configFile ? { configFile } : {}),
     ...(secretStore ? { secretStore } : {}),

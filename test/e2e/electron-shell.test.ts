@@ -38,6 +38,13 @@ class FakeWebContents extends EventEmitter {
 }
 
 class FakeSession {
+  /** URLs main fetched through this session (Electron's net stack in the real app). */
+  readonly fetched: string[] = [];
+  fetch = (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    this.fetched.push(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
+    const { bypassCustomProtocolHandlers: _b, ...rest } = (init ?? {}) as RequestInit & { bypassCustomProtocolHandlers?: boolean };
+    return fetch(input, rest);
+  };
   readonly protocols = new Map<string, (r: Request) => Promise<Response>>();
   readonly protocol = { handle: (scheme: string, h: (r: Request) => Promise<Response>) => void this.protocols.set(scheme, h) };
   permissionRequest: Handler | undefined;
@@ -280,6 +287,10 @@ describe('Electron shell wiring (real bundle, real services, recorded Electron c
     assert.equal((final.result?.error as { code: string }).code, 'AUTH_CANCELLED');
     const events = win!.webContents.sent.filter((m) => m[0] === 'wsi:event' && m[1] === 'auth.changed');
     assert.ok(events.length >= 2, 'signing-in and signed-out were sent to the window');
+    // Discovery went through the dedicated network session (Electron's net.fetch), not Node's stack.
+    const net = sessions.get('slide-workstation-network');
+    assert.ok(net, 'the shell made its own network session');
+    assert.ok(net.fetched.some((u) => u.startsWith(`${idp.issuer}/.well-known/openid-configuration`)), net.fetched.join(', '));
   });
 });
 
