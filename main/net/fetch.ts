@@ -27,7 +27,8 @@ export function networkOptions(settings: { network: { caFile?: string } }): Netw
 function proxyFrom(env: NodeJS.ProcessEnv, name: string): string | undefined {
   const v = env[name] ?? env[name.toLowerCase()];
   if (!v) return undefined;
-  if (!URL.canParse(v)) throw NET_ERRORS.make('NET_PROXY_INVALID', { details: { variable: name } });
+  const u = URL.parse(v);
+  if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:')) throw NET_ERRORS.make('NET_PROXY_INVALID', { details: { variable: name } });
   return v;
 }
 

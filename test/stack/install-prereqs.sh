@@ -4,12 +4,12 @@
 #   Debian packages: chromium (real browser for end-to-end tests), libvips-tools (demo
 #   slides), openslide/pydicom/tifffile (reference decoders for correctness tests),
 #   orthanc + plugins (DICOMweb), socat, iproute2, libsecret-tools + gnome-keyring
-#   (the OS keychain test on a private D-Bus).
+#   (the OS keychain test on a private D-Bus), squid + openssl (the proxy and private-CA test).
 #   MinIO (S3 + OpenID STS), built once from the Go module proxy and cached.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 PACKAGES=(chromium xvfb libvips-tools openslide-tools python3-openslide python3-skimage python3-pydicom python3-tifffile python3-venv
-  orthanc orthanc-dicomweb orthanc-wsi socat iproute2 libsecret-tools gnome-keyring dbus)
+  orthanc orthanc-dicomweb orthanc-wsi socat iproute2 libsecret-tools gnome-keyring dbus squid openssl)
 
 missing=()
 for p in "${PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

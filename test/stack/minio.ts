@@ -6,7 +6,8 @@
  * storage right. Policies are created over MinIO's admin REST API, signed with SigV4.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { Agent as UndiciAgent, fetch as undiciFetch } from 'undici';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -39,6 +40,8 @@ export interface MinioOptions {
   dataDir?: string;
   /** Default 'groups'. */
   claimName?: string;
+  /** Serve TLS with this PEM certificate and key (the endpoint becomes https://); `ca` verifies it. */
+  tls?: { cert: string; key: string; ca: string };
 }
 
 function cacheRoot(): string {
@@ -87,6 +90,10 @@ export async function startMinio(opts: MinioOptions): Promise<RunningMinio> {
   const certsDir = join(base, 'certs');
   mkdirSync(dataDir, { recursive: true });
   mkdirSync(certsDir, { recursive: true });
+  if (opts.tls) {
+    writeFileSync(join(certsDir, 'public.crt'), opts.tls.cert);
+    writeFileSync(join(certsDir, 'private.key'), opts.tls.key, { mode: 0o600 });
+  }
   const rootUser = `root${randomBytes(6).toString('hex')}`;
   const rootPassword = randomBytes(24).toString('base64url');
 
@@ -115,7 +122,11 @@ interface LaunchArgs extends MinioOptions {
 }
 
 async function launch(bin: string, port: number, a: LaunchArgs): Promise<RunningMinio> {
-  const endpoint = `http://127.0.0.1:${port}`;
+  const endpoint = `${a.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  // A private CA is trusted for the readiness probes only; the code under test brings its own.
+  const probe: typeof fetch = a.tls
+    ? ((input, init) => undiciFetch(input as string, { ...(init as object), dispatcher: new UndiciAgent({ connect: { ca: a.tls!.ca } }) }) as unknown as Promise<Response>)
+    : fetch;
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: a.base,
@@ -181,7 +192,7 @@ async function launch(bin: string, port: number, a: LaunchArgs): Promise<Running
       );
     }
     try {
-      const r = await fetch(`${endpoint}/minio/health/ready`, { signal: AbortSignal.timeout(2000) });
+      const r = await probe(`${endpoint}/minio/health/ready`, { signal: AbortSignal.timeout(2000) });
       if (r.ok) break;
     } catch {
       /* not listening yet */
@@ -193,7 +204,7 @@ async function launch(bin: string, port: number, a: LaunchArgs): Promise<Running
     await new Promise((r) => setTimeout(r, 100));
   }
   // STS needs IAM initialised, which can lag the health check by a moment.
-  await waitForIam(endpoint, a.rootUser, a.rootPassword);
+  if (!a.tls) await waitForIam(endpoint, a.rootUser, a.rootPassword);
 
   return { endpoint, rootUser: a.rootUser, rootPassword: a.rootPassword, dataDir: a.dataDir, pid: child.pid ?? -1, output: () => out, stop };
 }
