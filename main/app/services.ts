@@ -1,6 +1,7 @@
 /**
  * The composition root: the one place that builds the main-process services and wires
- * them together, for every host (Electron shell, headless host, tests).
+ * them together, for every host (Electron shell, headless host, tests); the pieces the
+ * CLI builds too (auth, slide sources, tile engine) come from compose.ts.
  *
  *   settings → secret store → AuthService → STS credential provider → S3 storage client
  *   settings → tile cache (<paths.cache>/tiles.db, shared with the CLI) → TileService
@@ -17,24 +18,22 @@ import type { ApiServices } from '../api/handlers.js';
 import type { RequestHandler } from '../api/app-protocol.js';
 import { createAssociatedRoute, isAssociatedPath } from '../api/associated-route.js';
 import { createTileRoute } from '../api/tile-route.js';
-import { TileCache } from '../cache/tile-cache.js';
-import { AuthService, createSecretStore, type SecretStore } from '../auth/index.js';
+import type { TileCache } from '../cache/tile-cache.js';
+import { createSecretStore, type AuthService, type SecretStore } from '../auth/index.js';
 import { AppError } from '../common/errors.js';
 import { logger } from '../common/log.js';
 import { loadSettings, type LoadedSettings, type Settings } from '../config/index.js';
-import { resolveReader, resolveSource } from '../sources/resolve.js';
-import { dicomSiblings } from '../sources/siblings.js';
 import type { FetchLike } from '../sources/types.js';
-import { TileService, type SlideHandle } from '../tiles/service.js';
-import { createDicomweb, DEFAULT_PAGE_SIZE, dicomwebResources } from './dicomweb.js';
+import type { SlideHandle, TileService } from '../tiles/service.js';
+import { createAuth, createSlideSources, createTileEngine } from './compose.js';
+import { createDicomweb, DEFAULT_PAGE_SIZE } from './dicomweb.js';
 import { Connectivity, endpointProbe, storageEndpoints, watchTileRoute } from './offline.js';
 import { BUDGET_KEY, OfflineManager } from './pins.js';
 import { OpenSlides } from './slides.js';
 import { saveUserSetting } from './user-settings.js';
 import { createStorage, type StorageServices } from './storage.js';
 
-/** The CLI's file name too (main/cli/slide-commands.ts): `pin` there makes slides offline here. */
-export const TILE_CACHE_FILE = 'tiles.db';
+export { TILE_CACHE_FILE } from './compose.js';
 
 const log = logger('app');
 
@@ -100,28 +99,15 @@ export async function createServices(o: ServicesOptions): Promise<Services> {
   else if (o.isolated && o.dataDir) settings.paths.cache = join(o.dataDir, 'cache');
 
   const secretStore = o.secretStore ?? (await createSecretStore({ preference: settings.secrets.store, dir: settings.paths.data }));
-  const auth = new AuthService({
-    auth: settings.auth,
-    organisation: settings.organisation.name,
-    secretStore,
-    openBrowser: o.openBrowser,
-    ...(o.fetch ? { fetch: o.fetch } : {}),
-    // The sign-in covers every archive that wants its own token (RFC 8707).
-    resources: dicomwebResources(settings),
-  });
+  const auth = createAuth(settings, { secretStore, openBrowser: o.openBrowser, ...(o.fetch ? { fetch: o.fetch } : {}) });
   // One client per archive; each asks auth for the current user's token at every request.
   const dicomweb = createDicomweb({ settings, auth, ...(o.fetch ? { fetch: o.fetch } : {}) });
   const storage = createStorage({ settings, auth, ...(o.fetch ? { fetch: o.fetch } : {}) });
   const version = o.version ?? packageVersion();
 
-  const cache = TileCache.open(join(settings.paths.cache, TILE_CACHE_FILE), { budgetBytes: settings.cache.budgetMiB * 1024 * 1024 });
   // storage.s3 signs with the current user's STS credentials, renewed and invalidated with the sign-in.
-  const tiles = new TileService({
-    cache,
-    resolve: async (uri) => resolveSource(uri, { settings, s3: storage.s3, dicomweb: (name) => dicomweb.client(name) }),
-    // A DICOM file is one level of a series: its siblings in the folder / prefix, read with the same credentials.
-    siblings: (uri) => dicomSiblings(uri, { s3: async () => storage.s3, reader: (u) => resolveReader(u, { settings, s3: storage.s3 }) }),
-  });
+  const sources = createSlideSources(settings, { s3: async () => storage.s3, dicomweb: async () => dicomweb });
+  const { cache, tiles } = createTileEngine(settings, sources);
   const slides = new OpenSlides(tiles);
   const connectivity = new Connectivity({ probe: endpointProbe(storageEndpoints(settings), o.fetch) });
   const offline = new OfflineManager({
