@@ -122,6 +122,7 @@ export async function createServices(o: ServicesOptions): Promise<Services> {
   const associatedImages = createAssociatedRoute({ tiles, slide: openSlide });
   const tileRoute: RequestHandler = (request) => (isAssociatedPath(new URL(request.url).pathname) ? associatedImages(request) : tileImages(request));
 
+  // Which calls need a signed-in user is declared with each call (CALLS in main/api/handlers.ts); the dispatcher checks it.
   const api: ApiServices = {
     appInfo: () => ({
       version,
@@ -136,25 +137,21 @@ export async function createServices(o: ServicesOptions): Promise<Services> {
       auth.state().status === 'signed-in' ? connectivity.observe(() => storage.credentialsInfo()) : Promise.resolve(null),
     storage: {
       roots: async (): Promise<StorageEntry[]> => {
-        requireSignedIn(auth);
         // Roots need only credentials, which may still be cached: a success proves nothing.
         return connectivity.observe(() => storage.roots());
       },
       list: async (uri: string, continuation?: string): Promise<StorageListing> => {
-        requireSignedIn(auth);
         return connectivity.track(() => storage.list(uri, continuation));
       },
     },
     slides: {
       open: async (uri: string) => {
-        requireSignedIn(auth);
         return offline.open(uri);
       },
       close: (id: string) => slides.close(id),
       // Signed out: the slides are closing; a late hint must not read with the next user's credentials.
       want: (id, tiles, plane) => (auth.state().status === 'signed-in' ? slides.want(id, tiles.map(([level, col, row]) => ({ level, col, row, plane }))) : 0),
       pickLocal: async (): Promise<StorageEntry | null> => {
-        requireSignedIn(auth);
         if (!o.pickFile) {
           throw new AppError('APP_NO_FILE_DIALOG', 'Opening a slide from this computer needs the desktop app.', {
             hint: 'This window is the headless host, which has no file dialog: start the app with npm start, or put the slide in storage.',
@@ -180,12 +177,10 @@ export async function createServices(o: ServicesOptions): Promise<Services> {
     pins: {
       list: () => offline.list({ measure: true }),
       add: async (uri, minDownsample) => {
-        requireSignedIn(auth);
         return offline.add(uri, minDownsample);
       },
       pause: (uri) => offline.pause(uri),
       resume: async (uri) => {
-        requireSignedIn(auth);
         return offline.resume(uri);
       },
       remove: (uri) => offline.remove(uri),
@@ -193,15 +188,12 @@ export async function createServices(o: ServicesOptions): Promise<Services> {
     },
     dicomweb: {
       sources: async () => {
-        requireSignedIn(auth);
         return dicomweb.sources();
       },
       searchStudies: async (source, query, offset, limit) => {
-        requireSignedIn(auth);
         return dicomweb.searchStudies(source, query, offset ?? 0, limit ?? DEFAULT_PAGE_SIZE);
       },
       listSeries: async (source, study) => {
-        requireSignedIn(auth);
         return dicomweb.listSeries(source, study);
       },
     },
@@ -251,10 +243,4 @@ export async function createServices(o: ServicesOptions): Promise<Services> {
       storage.invalidate();
     },
   };
-}
-
-function requireSignedIn(auth: AuthService): void {
-  if (auth.state().status !== 'signed-in') {
-    throw new AppError('AUTH_NOT_SIGNED_IN', 'You are not signed in.', { hint: 'Sign in to see your storage.' });
-  }
 }
