@@ -4,7 +4,8 @@
  * This file imports nothing from Node or the DOM: the renderer compiles it too.
  *
  * Add a call: one entry in ApiCalls (params and result types) and its line in CALLS
- * (main/api/handlers.ts: access rule and parameter checks), which the compiler demands. Secrets never appear in any result type here.
+ * (main/api/handlers.ts: access rule and parameter checks), which the compiler demands.
+ * Secrets never appear in any result type here.
  */
 
 /** Mirrors ERROR_KINDS in main/common/errors.ts (this file imports nothing; a unit test keeps them equal). */

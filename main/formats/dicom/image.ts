@@ -8,7 +8,7 @@
 import { jpeg2000Tile } from '../codecs/jpeg2000.js';
 import { corrupt, unsupported } from '../errors.js';
 import { markRgb } from '../jpeg/markers.js';
-import type { EncodedTile } from '../types.js';
+import type { EncodedTile, SlideLevel } from '../types.js';
 import { num, seq, str, strings, tag, TS, type DicomDataset } from './parser.js';
 import { hasJfif, interleave } from './pixels.js';
 
@@ -52,18 +52,15 @@ export const T = {
 
 export const WSI_SOP_CLASS = '1.2.840.10008.5.1.4.1.1.77.1.6';
 
+/** An image's pixel size and tile grid, as a pyramid level has them. */
+export type TileGrid = Omit<SlideLevel, 'downsample'>;
+
 export type InstanceRole = 'volume' | 'label' | 'overview' | 'thumbnail' | 'map';
 
 /** What one instance's dataset says about its image, whatever transport it came by. */
-export interface DicomImage {
+export interface DicomImage extends TileGrid {
   dataset: DicomDataset;
   role: InstanceRole;
-  width: number;
-  height: number;
-  tileWidth: number;
-  tileHeight: number;
-  columns: number;
-  rows: number;
   frames: number;
   samplesPerPixel: number;
   bitsAllocated: number;

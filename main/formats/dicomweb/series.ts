@@ -13,7 +13,7 @@
  * The tag dictionary and dataset helpers are the Part 10 reader's (main/formats/dicom).
  */
 import { corrupt } from '../errors.js';
-import { describeImage, framePositions, hasFramePositions, roleOf, T, type DicomImage, type InstanceRole } from '../dicom/image.js';
+import { describeImage, framePositions, hasFramePositions, roleOf, T, type DicomImage, type InstanceRole, type TileGrid } from '../dicom/image.js';
 import { toDataset } from '../dicom/json.js';
 import { pyramidMpp, type MppSource } from '../dicom/mpp.js';
 import { num, seq, str, tag, type DicomDataset } from '../dicom/parser.js';
@@ -41,13 +41,7 @@ export interface FrameRef {
   frame: number;
 }
 
-export interface WebLevel {
-  width: number;
-  height: number;
-  tileWidth: number;
-  tileHeight: number;
-  columns: number;
-  rows: number;
+export interface WebLevel extends TileGrid {
   instances: WebInstance[];
   /** `plane:col:row` → frame, when frames carry positions; undefined for TILED_FULL. */
   sparse: Map<string, FrameRef> | undefined;
