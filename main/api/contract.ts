@@ -3,8 +3,9 @@
  * Electron, HTTP + server-sent events in the headless host) and nothing else differs.
  * This file imports nothing from Node or the DOM: the renderer compiles it too.
  *
- * Add a call: one entry in ApiCalls (params and result), one handler in
- * main/api/handlers.ts. Secrets never appear in any result type here.
+ * Add a call: one entry in ApiCalls (params and result types) and its line in CALLS
+ * (main/api/handlers.ts: access rule and parameter checks), which the compiler demands.
+ * Secrets never appear in any result type here.
  */
 
 /** Mirrors ERROR_KINDS in main/common/errors.ts (this file imports nothing; a unit test keeps them equal). */

@@ -81,40 +81,78 @@ export interface ApiServices {
 
 export type ApiHandlers = { [M in ApiMethod]: (params: ApiParams<M>) => Promise<ApiResult<M>> };
 
-export function createHandlers(s: ApiServices): ApiHandlers {
-  return {
-    'app.info': async () => s.appInfo(),
-    'auth.state': async () => s.auth.state(),
-    'auth.signIn': () => s.auth.signIn(),
-    'auth.cancelSignIn': async () => {
+/** Who may make a call: anyone (the sign-in screen, offline state), or only a signed-in user. */
+export type CallAccess = 'public' | 'signed-in';
+
+/** One call: its access rule, and how its checked parameters reach the service that answers it. */
+export interface CallSpec<M extends ApiMethod> {
+  access: CallAccess;
+  handle(s: ApiServices, params: ApiParams<M>): Promise<ApiResult<M>> | ApiResult<M>;
+}
+
+/**
+ * Every call declared once: access rule and parameters (checked here, as the transports
+ * carry unknown JSON). The mapped type makes a new entry in ApiCalls fail to compile
+ * until it has its line here, and the dispatcher's access check reads `access`.
+ */
+export const CALLS: { [M in ApiMethod]: CallSpec<M> } = {
+  'app.info': { access: 'public', handle: (s) => s.appInfo() },
+  'auth.state': { access: 'public', handle: (s) => s.auth.state() },
+  'auth.signIn': { access: 'public', handle: (s) => s.auth.signIn() },
+  'auth.cancelSignIn': {
+    access: 'public',
+    handle: (s) => {
       s.auth.cancelSignIn();
       return s.auth.state();
     },
-    'auth.signOut': () => s.auth.signOut(),
-    'credentials.info': () => s.credentialsInfo(),
-    'storage.roots': () => s.storage.roots(),
-    'storage.list': (p) => s.storage.list(requireString(p?.uri, 'uri'), optionalString(p?.continuation, 'continuation')),
-    'slides.open': (p) => s.slides.open(requireString(p?.uri, 'uri')),
-    'slides.close': (p) => s.slides.close(requireString(p?.id, 'id')),
-    'slides.want': async (p) => s.slides.want(requireString(p?.id, 'id'), requireTiles(p?.tiles), p?.plane === undefined ? 0 : requireIndex(p.plane, 'plane')),
-    'slides.pickLocal': () => s.slides.pickLocal(),
-    'cache.stats': async () => s.cacheStats(),
-    'cache.usage': async () => s.cache.usage(),
-    'cache.clear': (p) => s.cache.clear(optionalBoolean(p?.includePinned, 'includePinned') ?? false),
-    'cache.setBudget': async (p) => s.cache.setBudget(requireNumber(p?.mib, 'mib')),
-    'offline.state': async () => s.offline.state(),
-    'offline.check': () => s.offline.check(),
-    'offline.slides': async () => s.offline.slides(),
-    'pins.list': async () => s.pins.list(),
-    'pins.add': (p) => s.pins.add(requireString(p?.uri, 'uri'), optionalNumber(p?.minDownsample, 'minDownsample')),
-    'pins.pause': (p) => s.pins.pause(requireString(p?.uri, 'uri')),
-    'pins.resume': (p) => s.pins.resume(requireString(p?.uri, 'uri')),
-    'pins.remove': (p) => s.pins.remove(requireString(p?.uri, 'uri')),
-    'dicomweb.sources': () => s.dicomweb.sources(),
-    'dicomweb.searchStudies': (p) =>
-      s.dicomweb.searchStudies(requireString(p?.source, 'source'), studyQuery(p?.query), optionalNumber(p?.offset, 'offset'), optionalNumber(p?.limit, 'limit')),
-    'dicomweb.listSeries': (p) => s.dicomweb.listSeries(requireString(p?.source, 'source'), requireString(p?.study, 'study')),
-  };
+  },
+  'auth.signOut': { access: 'public', handle: (s) => s.auth.signOut() },
+  // Answers null when signed out (the status bar asks before sign-in too).
+  'credentials.info': { access: 'public', handle: (s) => s.credentialsInfo() },
+  'storage.roots': { access: 'signed-in', handle: (s) => s.storage.roots() },
+  'storage.list': { access: 'signed-in', handle: (s, p) => s.storage.list(requireString(p?.uri, 'uri'), optionalString(p?.continuation, 'continuation')) },
+  'slides.open': { access: 'signed-in', handle: (s, p) => s.slides.open(requireString(p?.uri, 'uri')) },
+  // Closing must work while signing out (the viewer closes its slides).
+  'slides.close': { access: 'public', handle: (s, p) => s.slides.close(requireString(p?.id, 'id')) },
+  // Signed out it answers 0 reads (a late hint from a closing viewer is not an error).
+  'slides.want': { access: 'public', handle: (s, p) => s.slides.want(requireString(p?.id, 'id'), requireTiles(p?.tiles), p?.plane === undefined ? 0 : requireIndex(p.plane, 'plane')) },
+  'slides.pickLocal': { access: 'signed-in', handle: (s) => s.slides.pickLocal() },
+  'cache.stats': { access: 'public', handle: (s) => s.cacheStats() },
+  'cache.usage': { access: 'public', handle: (s) => s.cache.usage() },
+  'cache.clear': { access: 'public', handle: (s, p) => s.cache.clear(optionalBoolean(p?.includePinned, 'includePinned') ?? false) },
+  'cache.setBudget': { access: 'public', handle: (s, p) => s.cache.setBudget(requireNumber(p?.mib, 'mib')) },
+  'offline.state': { access: 'public', handle: (s) => s.offline.state() },
+  'offline.check': { access: 'public', handle: (s) => s.offline.check() },
+  'offline.slides': { access: 'public', handle: (s) => s.offline.slides() },
+  'pins.list': { access: 'public', handle: (s) => s.pins.list() },
+  'pins.add': { access: 'signed-in', handle: (s, p) => s.pins.add(requireString(p?.uri, 'uri'), optionalNumber(p?.minDownsample, 'minDownsample')) },
+  'pins.pause': { access: 'public', handle: (s, p) => s.pins.pause(requireString(p?.uri, 'uri')) },
+  'pins.resume': { access: 'signed-in', handle: (s, p) => s.pins.resume(requireString(p?.uri, 'uri')) },
+  'pins.remove': { access: 'public', handle: (s, p) => s.pins.remove(requireString(p?.uri, 'uri')) },
+  'dicomweb.sources': { access: 'signed-in', handle: (s) => s.dicomweb.sources() },
+  'dicomweb.searchStudies': {
+    access: 'signed-in',
+    handle: (s, p) => s.dicomweb.searchStudies(requireString(p?.source, 'source'), studyQuery(p?.query), optionalNumber(p?.offset, 'offset'), optionalNumber(p?.limit, 'limit')),
+  },
+  'dicomweb.listSeries': { access: 'signed-in', handle: (s, p) => s.dicomweb.listSeries(requireString(p?.source, 'source'), requireString(p?.study, 'study')) },
+};
+
+export function notSignedIn(): AppError {
+  return new AppError('AUTH_NOT_SIGNED_IN', 'You are not signed in.', { hint: 'Sign in to see your storage.' });
+}
+
+/** The handlers the transports dispatch to: each call's access rule checked before its parameters are read. */
+export function createHandlers(s: ApiServices): ApiHandlers {
+  const handlers: Partial<Record<ApiMethod, (params: unknown) => Promise<unknown>>> = {};
+  for (const method of Object.keys(CALLS) as ApiMethod[]) {
+    // The table is typed per method; here one loop handles them all, so params are unknown JSON.
+    const spec = CALLS[method] as CallSpec<ApiMethod> as { access: CallAccess; handle(s: ApiServices, p: unknown): unknown };
+    handlers[method] = async (params) => {
+      if (spec.access === 'signed-in' && s.auth.state().status !== 'signed-in') throw notSignedIn();
+      return spec.handle(s, params);
+    };
+  }
+  return handlers as ApiHandlers;
 }
 
 function requireString(v: unknown, name: string): string {

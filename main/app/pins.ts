@@ -23,6 +23,7 @@ import { PinManager, type PinJob, type PinProgress } from '../tiles/pinning.js';
 import { isNetworkError, type TileService } from '../tiles/service.js';
 import type { Connectivity } from './offline.js';
 import type { OpenSlides } from './slides.js';
+import { slideName } from './slide-name.js';
 
 const log = logger('pins');
 const MiB = 1024 * 1024;
@@ -125,7 +126,7 @@ export class OfflineManager {
       ? []
       : this.#tiles.cache.pinJobs().filter((r) => !known.has(r.uri)).map((r) => ({
           uri: r.uri,
-          name: nameOf(r.uri),
+          name: slideName(r.uri),
           state: r.state === 'running' ? ('paused' as const) : r.state,
           done: r.done,
           total: r.total,
@@ -218,7 +219,7 @@ export class OfflineManager {
     const base = this.#sizes.get(job.uri)!;
     return {
       uri: job.uri,
-      name: nameOf(job.uri),
+      name: slideName(job.uri),
       // A cancelled job is gone from the list; the contract has no such state.
       state: p.state === 'cancelled' ? 'paused' : p.state,
       done: p.done,
@@ -320,7 +321,7 @@ export class OfflineManager {
       const state = jobs.get(u.uri)?.state ?? records.get(u.uri)?.state;
       out.push({
         uri: u.uri,
-        name: nameOf(u.uri),
+        name: slideName(u.uri),
         availability: u.pinned && state === 'done' ? 'full' : 'partial',
         pinned: u.pinned,
         ...(u.pinned && state && state !== 'cancelled' ? { pinState: state } : {}),
@@ -384,21 +385,12 @@ export class OfflineManager {
 }
 
 function notOffline(uri: string, cause: unknown): AppError {
-  return new AppError('SLIDE_NOT_AVAILABLE_OFFLINE', `${nameOf(uri)} is not available offline: storage cannot be reached and this computer holds no copy of it.`, {
+  return new AppError('SLIDE_NOT_AVAILABLE_OFFLINE', `${slideName(uri)} is not available offline: storage cannot be reached and this computer holds no copy of it.`, {
     hint: 'Open it again when the network is back. To read a slide without a network, make it available offline beforehand.',
     details: { uri },
     retryable: true,
     ...(cause === undefined || (isAppError(cause) && cause.code === 'SLIDE_NOT_AVAILABLE_OFFLINE') ? {} : { cause }),
   });
-}
-
-function nameOf(uri: string): string {
-  const path = uri.replace(/\/+$/, '');
-  try {
-    return decodeURIComponent(path.slice(path.lastIndexOf('/') + 1));
-  } catch {
-    return path.slice(path.lastIndexOf('/') + 1);
-  }
 }
 
 function minDownsampleOf(spec: unknown): { minDownsample?: number } {

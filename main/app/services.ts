@@ -1,6 +1,7 @@
 /**
  * The composition root: the one place that builds the main-process services and wires
- * them together, for every host (Electron shell, headless host, tests).
+ * them together, for every host (Electron shell, headless host, tests); the pieces the
+ * CLI builds too (auth, slide sources, tile engine) come from compose.ts.
  *
  *   settings → secret store → AuthService → STS credential provider → S3 storage client
  *   settings → tile cache (<paths.cache>/tiles.db, shared with the CLI) → TileService
@@ -17,25 +18,23 @@ import type { ApiServices } from '../api/handlers.js';
 import type { RequestHandler } from '../api/app-protocol.js';
 import { createAssociatedRoute, isAssociatedPath } from '../api/associated-route.js';
 import { createTileRoute } from '../api/tile-route.js';
-import { TileCache } from '../cache/tile-cache.js';
-import { AuthService, createSecretStore, type SecretStore } from '../auth/index.js';
+import type { TileCache } from '../cache/tile-cache.js';
+import { createSecretStore, type AuthService, type SecretStore } from '../auth/index.js';
 import { AppError } from '../common/errors.js';
 import { logFolder, logger } from '../common/log.js';
 import { createNetworkFetch, networkOptions } from '../net/fetch.js';
 import { loadSettings, type LoadedSettings, type Settings } from '../config/index.js';
-import { resolveReader, resolveSource } from '../sources/resolve.js';
-import { dicomSiblings } from '../sources/siblings.js';
 import type { FetchLike } from '../sources/types.js';
-import { TileService, type SlideHandle } from '../tiles/service.js';
-import { createDicomweb, DEFAULT_PAGE_SIZE, dicomwebResources } from './dicomweb.js';
+import type { SlideHandle, TileService } from '../tiles/service.js';
+import { createAuth, createSlideSources, createTileEngine } from './compose.js';
+import { createDicomweb, DEFAULT_PAGE_SIZE } from './dicomweb.js';
 import { Connectivity, endpointProbe, storageEndpoints, watchTileRoute } from './offline.js';
 import { BUDGET_KEY, OfflineManager } from './pins.js';
 import { OpenSlides } from './slides.js';
 import { saveUserSetting } from './user-settings.js';
 import { createStorage, type StorageServices } from './storage.js';
 
-/** The CLI's file name too (main/cli/slide-commands.ts): `pin` there makes slides offline here. */
-export const TILE_CACHE_FILE = 'tiles.db';
+export { TILE_CACHE_FILE } from './compose.js';
 
 const log = logger('app');
 
@@ -104,28 +103,15 @@ export async function createServices(o: ServicesOptions): Promise<Services> {
   const fetch = o.fetch ?? createNetworkFetch(networkOptions(settings));
   if (fetch) o = { ...o, fetch };
   const secretStore = o.secretStore ?? (await createSecretStore({ preference: settings.secrets.store, dir: settings.paths.data }));
-  const auth = new AuthService({
-    auth: settings.auth,
-    organisation: settings.organisation.name,
-    secretStore,
-    openBrowser: o.openBrowser,
-    ...(o.fetch ? { fetch: o.fetch } : {}),
-    // The sign-in covers every archive that wants its own token (RFC 8707).
-    resources: dicomwebResources(settings),
-  });
+  const auth = createAuth(settings, { secretStore, openBrowser: o.openBrowser, ...(o.fetch ? { fetch: o.fetch } : {}) });
   // One client per archive; each asks auth for the current user's token at every request.
   const dicomweb = createDicomweb({ settings, auth, ...(o.fetch ? { fetch: o.fetch } : {}) });
   const storage = createStorage({ settings, auth, ...(o.fetch ? { fetch: o.fetch } : {}) });
   const version = o.version ?? packageVersion();
 
-  const cache = TileCache.open(join(settings.paths.cache, TILE_CACHE_FILE), { budgetBytes: settings.cache.budgetMiB * 1024 * 1024 });
   // storage.s3 signs with the current user's STS credentials, renewed and invalidated with the sign-in.
-  const tiles = new TileService({
-    cache,
-    resolve: async (uri) => resolveSource(uri, { settings, s3: storage.s3, dicomweb: (name) => dicomweb.client(name) }),
-    // A DICOM file is one level of a series: its siblings in the folder / prefix, read with the same credentials.
-    siblings: (uri) => dicomSiblings(uri, { s3: async () => storage.s3, reader: (u) => resolveReader(u, { settings, s3: storage.s3 }) }),
-  });
+  const sources = createSlideSources(settings, { s3: async () => storage.s3, dicomweb: async () => dicomweb });
+  const { cache, tiles } = createTileEngine(settings, sources);
   const slides = new OpenSlides(tiles);
   const connectivity = new Connectivity({ probe: endpointProbe(storageEndpoints(settings), o.fetch) });
   const offline = new OfflineManager({
@@ -140,6 +126,7 @@ export async function createServices(o: ServicesOptions): Promise<Services> {
   const associatedImages = createAssociatedRoute({ tiles, slide: openSlide });
   const tileRoute: RequestHandler = (request) => (isAssociatedPath(new URL(request.url).pathname) ? associatedImages(request) : tileImages(request));
 
+  // Which calls need a signed-in user is declared with each call (CALLS in main/api/handlers.ts); the dispatcher checks it.
   const api: ApiServices = {
     appInfo: () => ({
       version,
@@ -155,25 +142,21 @@ export async function createServices(o: ServicesOptions): Promise<Services> {
       auth.state().status === 'signed-in' ? connectivity.observe(() => storage.credentialsInfo()) : Promise.resolve(null),
     storage: {
       roots: async (): Promise<StorageEntry[]> => {
-        requireSignedIn(auth);
         // Roots need only credentials, which may still be cached: a success proves nothing.
         return connectivity.observe(() => storage.roots());
       },
       list: async (uri: string, continuation?: string): Promise<StorageListing> => {
-        requireSignedIn(auth);
         return connectivity.track(() => storage.list(uri, continuation));
       },
     },
     slides: {
       open: async (uri: string) => {
-        requireSignedIn(auth);
         return offline.open(uri);
       },
       close: (id: string) => slides.close(id),
       // Signed out: the slides are closing; a late hint must not read with the next user's credentials.
       want: (id, tiles, plane) => (auth.state().status === 'signed-in' ? slides.want(id, tiles.map(([level, col, row]) => ({ level, col, row, plane }))) : 0),
       pickLocal: async (): Promise<StorageEntry | null> => {
-        requireSignedIn(auth);
         if (!o.pickFile) {
           throw new AppError('APP_NO_FILE_DIALOG', 'Opening a slide from this computer needs the desktop app.', {
             hint: 'This window is the headless host, which has no file dialog: start the app with npm start, or put the slide in storage.',
@@ -199,12 +182,10 @@ export async function createServices(o: ServicesOptions): Promise<Services> {
     pins: {
       list: () => offline.list({ measure: true }),
       add: async (uri, minDownsample) => {
-        requireSignedIn(auth);
         return offline.add(uri, minDownsample);
       },
       pause: (uri) => offline.pause(uri),
       resume: async (uri) => {
-        requireSignedIn(auth);
         return offline.resume(uri);
       },
       remove: (uri) => offline.remove(uri),
@@ -212,15 +193,12 @@ export async function createServices(o: ServicesOptions): Promise<Services> {
     },
     dicomweb: {
       sources: async () => {
-        requireSignedIn(auth);
         return dicomweb.sources();
       },
       searchStudies: async (source, query, offset, limit) => {
-        requireSignedIn(auth);
         return dicomweb.searchStudies(source, query, offset ?? 0, limit ?? DEFAULT_PAGE_SIZE);
       },
       listSeries: async (source, study) => {
-        requireSignedIn(auth);
         return dicomweb.listSeries(source, study);
       },
     },
@@ -270,10 +248,4 @@ export async function createServices(o: ServicesOptions): Promise<Services> {
       storage.invalidate();
     },
   };
-}
-
-function requireSignedIn(auth: AuthService): void {
-  if (auth.state().status !== 'signed-in') {
-    throw new AppError('AUTH_NOT_SIGNED_IN', 'You are not signed in.', { hint: 'Sign in to see your storage.' });
-  }
 }

@@ -20,6 +20,7 @@ import { isDicomwebUri, parseDicomwebUri } from '../sources/dicomweb/address.js'
 import type { SlideDescriptor } from '../formats/types.js';
 import type { SlideHandle, TileService } from '../tiles/service.js';
 import { TileHints, type TileHint } from './tile-hints.js';
+import { slideName } from './slide-name.js';
 
 const log = logger('slides');
 
@@ -70,7 +71,7 @@ export class OpenSlides {
     return {
       id,
       uri,
-      name: dicomweb ? seriesName(handle.descriptor, uri) : decodeURIComponent(uri.slice(uri.lastIndexOf('/') + 1)),
+      name: dicomweb ? seriesName(handle.descriptor, uri) : slideName(uri),
       summary: summarise(handle.descriptor),
       tileUrlTemplate: `${TILE_PATH}${id}/{level}/{col}/{row}`,
       offline: handle.offline,

@@ -7,12 +7,12 @@ import type { CredentialsInfo, StorageEntry, StorageListing } from '../api/contr
 import type { AuthService } from '../auth/index.js';
 import { AppError } from '../common/errors.js';
 import type { Settings } from '../config/index.js';
-import { StsWebIdentityProvider, type CredentialProvider } from '../credentials/index.js';
+import { StsWebIdentityProvider } from '../credentials/index.js';
 import { S3Client } from '../sources/s3.js';
 import type { FetchLike } from '../sources/types.js';
 
 export interface StorageServices {
-  credentials: CredentialProvider;
+  credentials: StsWebIdentityProvider;
   s3: S3Client;
   credentialsInfo(): Promise<CredentialsInfo>;
   roots(): Promise<StorageEntry[]>;

@@ -1,16 +1,17 @@
 /**
- * What the CLI commands run on: the same services the app composes (settings, secret
- * store, AuthService, STS provider, S3 client), built lazily so `help` needs no
+ * What the CLI commands run on: the same services the app composes, from the same
+ * pieces (main/app/compose.ts, storage.ts, dicomweb.ts), built lazily so `help` needs no
  * settings and `whoami` does not call STS unless asked. No decisions of its own.
  */
-import { AuthService, createSecretStore, type SecretStore } from '../auth/index.js';
-import { createNetworkFetch, networkOptions } from '../net/fetch.js';
+import { createAuth, createSlideSources, type SlideSources } from '../app/compose.js';
+import { createDicomweb, type DicomwebServices } from '../app/dicomweb.js';
+import { createStorage, type StorageServices } from '../app/storage.js';
+import { createSecretStore, type AuthService, type SecretStore } from '../auth/index.js';
 import { AppError } from '../common/errors.js';
+import { createNetworkFetch, networkOptions } from '../net/fetch.js';
 import { loadSettings, isConfigured, type LoadedSettings, type Settings } from '../config/index.js';
-import { StsWebIdentityProvider } from '../credentials/index.js';
-import { S3Client } from '../sources/s3.js';
-import { createDicomweb, dicomwebResources, type DicomwebServices } from '../app/dicomweb.js';
-import { resolveReader, resolveSource, sourceKind } from '../sources/resolve.js';
+import type { StsWebIdentityProvider } from '../credentials/index.js';
+import type { S3Client } from '../sources/s3.js';
 import type { FetchLike, FrameSource, RangeReader } from '../sources/types.js';
 import { acquireSessionLock } from './session-lock.js';
 
@@ -34,8 +35,8 @@ export class CliContext {
   #store: Promise<SecretStore> | undefined;
   #auth: Promise<AuthService> | undefined;
   #dicomweb: Promise<DicomwebServices> | undefined;
-  #credentials: StsWebIdentityProvider | undefined;
-  #s3: S3Client | undefined;
+  #storage: Promise<StorageServices> | undefined;
+  #sources: SlideSources | undefined;
   #unlock: (() => Promise<void>) | undefined;
   readonly #cleanups: (() => Promise<void> | void)[] = [];
 
@@ -84,15 +85,8 @@ export class CliContext {
       const s = this.configured();
       // Held until dispose(): restoring and any later refresh rotate the saved token.
       this.#unlock = await acquireSessionLock(s.paths.data);
-      const auth = new AuthService({
-        auth: s.auth,
-        organisation: s.organisation.name,
-        secretStore: await this.secretStore(),
-        openBrowser: this.#o.openBrowser,
-        // As the app does: the sign-in asks for every configured archive, so `tile dicomweb://…` works later.
-        resources: dicomwebResources(s),
-        ...this.#fetchOption(),
-      });
+      // As the app does: the sign-in asks for every configured archive, so `tile dicomweb://…` works later.
+      const auth = createAuth(s, { secretStore: await this.secretStore(), openBrowser: this.#o.openBrowser, ...this.#fetchOption() });
       await auth.restore();
       return auth;
     })();
@@ -108,48 +102,42 @@ export class CliContext {
     throw new AppError('AUTH_NOT_SIGNED_IN', 'You are not signed in.', { hint: 'Run `slide-workstation login` first.' });
   }
 
+  /** STS credentials and the S3 client, as the app wires them (main/app/storage.ts), once signed in. */
+  storage(): Promise<StorageServices> {
+    this.#storage ??= this.signedIn().then((auth) => createStorage({ settings: this.configured(), auth, ...this.#fetchOption() }));
+    this.#storage.catch(() => (this.#storage = undefined));
+    return this.#storage;
+  }
+
   async credentials(): Promise<StsWebIdentityProvider> {
-    if (this.#credentials) return this.#credentials;
-    const auth = await this.signedIn();
-    const s = this.configured();
-    this.#credentials = new StsWebIdentityProvider({
-      sts: s.storage.sts,
-      region: s.storage.s3.region,
-      identity: auth,
-      ...this.#fetchOption(),
-    });
-    return this.#credentials;
+    return (await this.storage()).credentials;
   }
 
   async s3(): Promise<S3Client> {
-    if (this.#s3) return this.#s3;
-    const s = this.configured();
-    this.#s3 = new S3Client({
-      endpoint: s.storage.s3.endpoint,
-      region: s.storage.s3.region,
-      forcePathStyle: s.storage.s3.forcePathStyle,
-      credentials: await this.credentials(),
+    return (await this.storage()).s3;
+  }
+
+  /** Readers, frame sources and DICOM siblings as the app resolves them, with this run's sign-in. */
+  get sources(): SlideSources {
+    this.#sources ??= createSlideSources(this.settings, {
+      s3: () => this.s3(),
+      dicomweb: () => {
+        this.#dicomweb ??= this.signedIn().then((auth) => createDicomweb({ settings: this.settings, auth, ...this.#fetchOption() }));
+        return this.#dicomweb;
+      },
       ...this.#fetchOption(),
     });
-    return this.#s3;
+    return this.#sources;
   }
 
   /** A reader for a local path, file://, s3:// (signed in) or http(s)://. */
-  async reader(uri: string): Promise<RangeReader> {
-    if (/^s3:\/\//i.test(uri)) return resolveReader(uri, { settings: this.settings, s3: await this.s3() });
-    return resolveReader(uri, { settings: this.settings, ...this.#fetchOption() });
+  reader(uri: string): Promise<RangeReader> {
+    return this.sources.reader(uri);
   }
 
-  /**
-   * What the tile service opens: a reader as above, or for dicomweb://<archive>/… a frame
-   * source whose client sends the signed-in user's token for that archive (the app's own
-   * wiring, main/app/dicomweb.ts).
-   */
-  async source(uri: string): Promise<RangeReader | FrameSource> {
-    if (sourceKind(uri) !== 'dicomweb') return this.reader(uri);
-    this.#dicomweb ??= this.signedIn().then((auth) => createDicomweb({ settings: this.settings, auth, ...this.#fetchOption() }));
-    const dicomweb = await this.#dicomweb;
-    return resolveSource(uri, { settings: this.settings, dicomweb: (name) => dicomweb.client(name) });
+  /** What the tile service opens: a reader as above, or a DICOMweb frame source. */
+  source(uri: string): Promise<RangeReader | FrameSource> {
+    return this.sources.source(uri);
   }
 
   /** Run at dispose(), last registered first (tile service before its cache). */
@@ -159,7 +147,7 @@ export class CliContext {
 
   async dispose(): Promise<void> {
     for (const fn of this.#cleanups.splice(0).reverse()) await Promise.resolve(fn()).catch(() => undefined);
-    this.#credentials?.dispose();
+    if (this.#storage) (await this.#storage.catch(() => undefined))?.credentials.dispose();
     if (this.#auth) (await this.#auth.catch(() => undefined))?.dispose();
     await this.#unlock?.();
   }

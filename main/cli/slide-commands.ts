@@ -4,32 +4,26 @@
  * `tile` writes one stored tile, `region` a PNG of an area, `pin` downloads a slide into
  * the app's tile cache for offline use.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { TileCache } from '../cache/tile-cache.js';
+import { writeFile } from 'node:fs/promises';
+import type { TileCache } from '../cache/tile-cache.js';
+import { createTileEngine } from '../app/compose.js';
 import { AppError } from '../common/errors.js';
 import { openSlide, readTile } from '../formats/open.js';
 import type { EncodedTile } from '../formats/types.js';
 import { sourceKind } from '../sources/resolve.js';
-import { dicomSiblings, type SiblingOptions } from '../sources/siblings.js';
 import type { RangeReader } from '../sources/types.js';
 import { PinManager, type PinProgress } from '../tiles/pinning.js';
 import { encodePng, readRegion } from '../tiles/region.js';
-import { TileService } from '../tiles/service.js';
+import type { TileService } from '../tiles/service.js';
 import { flagString, usageError, type ParsedArgs } from './args.js';
 import { registerCommand } from './commands.js';
 import type { CliContext } from './context.js';
-
-/** A DICOM file's series siblings, read with this run's sign-in. */
-function siblingSources(ctx: CliContext): SiblingOptions {
-  return { s3: () => ctx.s3(), reader: (u) => ctx.reader(u) };
-}
 
 async function open(ctx: CliContext, args: ParsedArgs): Promise<{ reader: RangeReader; slide: Awaited<ReturnType<typeof openSlide>> }> {
   const uri = args.positionals[0];
   if (!uri) throw usageError('Give the slide: a local path, s3://bucket/key or https://….');
   const reader = await ctx.reader(uri);
-  const siblings = dicomSiblings(uri, siblingSources(ctx));
+  const siblings = ctx.sources.siblings(uri);
   const slide = await openSlide(reader, siblings ? { siblings } : {});
   return { reader, slide };
 }
@@ -109,16 +103,11 @@ async function dicomwebTile(ctx: CliContext, uri: string, level: number, col: nu
 }
 
 /** The tile service over the app's own cache folder, so `pin` makes slides available offline to the app too. */
-export const CACHE_FILE = 'tiles.db';
-
 async function tileService(ctx: CliContext): Promise<{ service: TileService; cache: TileCache }> {
-  const s = ctx.settings;
-  await mkdir(s.paths.cache, { recursive: true });
-  const cache = TileCache.open(join(s.paths.cache, CACHE_FILE), { budgetBytes: s.cache.budgetMiB * 1024 * 1024 });
+  const { cache, tiles } = createTileEngine(ctx.settings, ctx.sources);
   ctx.onDispose(() => cache.close());
-  const service = new TileService({ cache, resolve: (uri) => ctx.source(uri), siblings: (uri) => dicomSiblings(uri, siblingSources(ctx)) });
-  ctx.onDispose(() => service.close());
-  return { service, cache };
+  ctx.onDispose(() => tiles.close());
+  return { service: tiles, cache };
 }
 
 function intFlag(args: ParsedArgs, name: string, required: boolean): number | undefined {

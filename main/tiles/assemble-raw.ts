@@ -11,7 +11,7 @@
  * layout come from the codestream. Pure: plain data in, an EncodedTile out.
  */
 import { AppError } from '../common/errors.js';
-import { decodeJpeg2000 } from '../formats/codecs/jpeg2000.js';
+import { jpeg2000Tile } from '../formats/codecs/jpeg2000.js';
 import { decodeRawTile, type RawTileSpec } from '../formats/codecs/raw.js';
 import type { EncodedTile, TileEncoding, TileLocation } from '../formats/types.js';
 
@@ -46,12 +46,7 @@ export async function assembleRaw(location: TileLocation, buffers: Uint8Array[])
   }
   const base = { level: location.level, col: location.col, row: location.row, plane: location.plane, mime: 'application/octet-stream' };
   if (meta.jpeg2000) {
-    const d = await decodeJpeg2000(input, { ycbcr: meta.jpeg2000.ycbcr === true });
-    return {
-      ...base, width: d.width, height: d.height,
-      encoding: { kind: 'raw', bitsPerSample: d.bitsPerSample, samplesPerPixel: d.samplesPerPixel, sampleFormat: d.signed ? 'int' : 'uint' },
-      bytes: d.data,
-    };
+    return jpeg2000Tile(base, input, { ycbcr: meta.jpeg2000.ycbcr === true });
   }
   const raw = meta.raw!;
   return { ...base, width: raw.width, height: raw.height, encoding: meta.encoding!, bytes: decodeRawTile(raw, input) };

@@ -1,6 +1,7 @@
 /**
  * Range-read scheduling over RangeReaders: what to fetch, in which order, in how many
- * requests. It knows nothing about tiles or the cache (unlike geotiff.js' BlockedSource,
+ * requests. The batch scheduler (batch-scheduler.ts) with the range strategy: a batch is
+ * one read of a span that covers neighbouring ranges. It knows nothing about tiles or the cache (unlike geotiff.js' BlockedSource,
  * which mixes the two): callers ask for byte ranges with a priority and an AbortSignal.
  *
  * - Priorities: visible > prefetch > pinning. The queue is per host, so a pinning job
@@ -20,9 +21,10 @@
  * Error codes: ABORTED (the caller cancelled), TILE_READ_FAILED (wrapping a foreign
  * failure; AppErrors from the source pass through unchanged).
  */
-import { toAppError, type AppError } from '../common/errors.js';
+import { AppError } from '../common/errors.js';
 import type { ByteRange, RangeReader } from '../sources/types.js';
-import { abortedError, ObjectIds, Pools, RANK, settleWaiters, type Pool, type Priority } from './pools.js';
+import { BatchScheduler, type BatchStrategy, type BatchWant } from './batch-scheduler.js';
+import { abortedError, type Pool, type Priority } from './pools.js';
 
 export type { Priority } from './pools.js';
 
@@ -64,200 +66,92 @@ export interface SchedulerStats {
   inFlight: number;
 }
 
-interface Waiter {
-  rank: number;
-  resolve: (bytes: Uint8Array) => void;
-  reject: (err: unknown) => void;
+type Want = BatchWant<RangeReader, ByteRange, Uint8Array>;
+
+/** A batch is one span over the seed and its queued neighbours; each range gets its slice. */
+export function rangeStrategy(opts: { coalesceGapBytes: number; maxMergedBytes: number; hostOf: (reader: RangeReader) => string }): BatchStrategy<RangeReader, ByteRange, Uint8Array> {
+  return {
+    pool: opts.hostOf,
+    key: (range) => `${range.offset}:${range.length}`,
+    group: (_pool: Pool<Want>, seed, peers) => coalesce(seed, peers, opts.coalesceGapBytes, opts.maxMergedBytes),
+    async send(reader, ranges, signal) {
+      const offset = Math.min(...ranges.map((r) => r.offset));
+      const end = Math.max(...ranges.map((r) => r.offset + r.length));
+      const result = await reader.read([{ offset, length: end - offset }], signal);
+      const buf = result.buffers[0] ?? new Uint8Array(0);
+      const answers = ranges.map((r) => {
+        const from = Math.min(buf.length, r.offset - offset);
+        const to = Math.min(buf.length, from + r.length);
+        // A slice of a merged span is copied so one cached tile cannot pin the whole span in memory.
+        return ranges.length === 1 ? buf.subarray(from, to) : buf.slice(from, to);
+      });
+      return { answers, requests: 1, bytes: buf.length };
+    },
+    failed: (reader) => `Reading slide data from ${reader.uri} failed.`,
+    miscounted: (reader, asked, got) => new AppError('TILE_READ_FAILED', `Reading slide data from ${reader.uri} answered ${got} ranges where ${asked} were asked.`),
+    // One span is one read: there is nothing smaller to retry.
+    retryAlone: () => false,
+  };
 }
 
-interface Want {
-  id: string;
-  reader: RangeReader;
-  host: Host;
-  offset: number;
-  length: number;
-  rank: number;
-  seq: number;
-  waiters: Set<Waiter>;
-  fetch: Fetch | undefined;
+/** The seed plus queued neighbours of the same object and priority, within the gap and size bounds. */
+function coalesce(seed: Want, queued: Want[], gap: number, max: number): Want[] {
+  const peers = [...queued].sort((a, b) => a.req.offset - b.req.offset);
+  let lo = peers.indexOf(seed);
+  let hi = lo;
+  let start = seed.req.offset;
+  let end = seed.req.offset + seed.req.length;
+  for (;;) {
+    const next = peers[hi + 1]?.req;
+    if (!next || next.offset - end > gap || Math.max(end, next.offset + next.length) - start > max) break;
+    end = Math.max(end, next.offset + next.length);
+    hi += 1;
+  }
+  for (;;) {
+    const prev = peers[lo - 1]?.req;
+    // Sorted by offset, so prev starts at or before `start`; it may also reach past `end`.
+    if (!prev || start - (prev.offset + prev.length) > gap || Math.max(end, prev.offset + prev.length) - prev.offset > max) break;
+    start = prev.offset;
+    end = Math.max(end, prev.offset + prev.length);
+    lo -= 1;
+  }
+  return peers.slice(lo, hi + 1);
 }
-
-interface Fetch {
-  wants: Want[];
-  controller: AbortController;
-  offset: number;
-  length: number;
-}
-
-type Host = Pool<Want>;
 
 export class RangeScheduler {
-  #opts: Required<Omit<SchedulerOptions, 'parallelFor'>> & Pick<SchedulerOptions, 'parallelFor'>;
-  #hosts: Pools<Want>;
-  #wants = new Map<string, Want>();
-  #readerIds = new ObjectIds<RangeReader>();
-  #seq = 0;
-  #stats = { requests: 0, bytesFetched: 0, rangesRequested: 0, rangesCoalesced: 0, rangesDeduplicated: 0, cancelledQueued: 0, abortedInFlight: 0, failed: 0 };
+  readonly #core: BatchScheduler<RangeReader, ByteRange, Uint8Array>;
 
   constructor(options: SchedulerOptions = {}) {
-    this.#opts = {
-      maxParallelPerHost: options.maxParallelPerHost ?? 6,
-      parallelFor: options.parallelFor,
-      coalesceGapBytes: options.coalesceGapBytes ?? 64 * 1024,
-      maxMergedBytes: options.maxMergedBytes ?? 1024 * 1024,
-      batchDelayMs: options.batchDelayMs ?? 0,
-      hostOf: options.hostOf ?? defaultHost,
-    };
-    this.#hosts = new Pools<Want>({
-      limitFor: (name) => this.#opts.parallelFor?.(name) ?? this.#opts.maxParallelPerHost,
-      delayMs: this.#opts.batchDelayMs,
-      group: (pool, seed) => this.#coalesce(pool, seed),
-      start: (pool, wants) => this.#start(pool, wants),
-    });
+    const maxParallel = options.maxParallelPerHost ?? 6;
+    this.#core = new BatchScheduler(
+      rangeStrategy({
+        coalesceGapBytes: options.coalesceGapBytes ?? 64 * 1024,
+        maxMergedBytes: options.maxMergedBytes ?? 1024 * 1024,
+        hostOf: options.hostOf ?? defaultHost,
+      }),
+      { limitFor: (name) => Math.max(1, options.parallelFor?.(name) ?? maxParallel), delayMs: options.batchDelayMs ?? 0 },
+    );
   }
 
   /** Read `ranges` of `reader`; buffers come back in request order (shorter past the end of the object). */
   read(reader: RangeReader, ranges: readonly ByteRange[], options: ReadOptions = {}): Promise<Uint8Array[]> {
-    const { signal } = options;
-    if (signal?.aborted) return Promise.reject(abortedError(signal));
-    const rank = RANK[options.priority ?? 'visible'];
-    const host = this.#host(reader);
-    const mine: { want: Want; waiter: Waiter }[] = [];
-    const promises = ranges.map((range) => {
-      if (range.length <= 0) return Promise.resolve(new Uint8Array(0));
-      return new Promise<Uint8Array>((resolve, reject) => {
-        const waiter: Waiter = { rank, resolve, reject };
-        const id = `${this.#readerId(reader)}:${range.offset}:${range.length}`;
-        let want = this.#wants.get(id);
-        if (want) {
-          this.#stats.rangesDeduplicated += 1;
-          if (!want.fetch && rank < want.rank) want.rank = rank;
-        } else {
-          want = { id, reader, host, offset: range.offset, length: range.length, rank, seq: this.#seq++, waiters: new Set(), fetch: undefined };
-          this.#wants.set(id, want);
-          host.queue.add(want);
-          this.#stats.rangesRequested += 1;
-        }
-        want.waiters.add(waiter);
-        mine.push({ want, waiter });
-      });
-    });
-    if (signal) {
-      const onAbort = (): void => {
-        for (const { want, waiter } of mine) this.#dropWaiter(want, waiter, abortedError(signal));
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      const detach = (): void => signal.removeEventListener('abort', onAbort);
-      void Promise.allSettled(promises).then(detach);
-    }
-    this.#hosts.schedule();
-    return Promise.all(promises);
+    if (options.signal?.aborted) return Promise.reject(abortedError(options.signal));
+    return Promise.all(ranges.map((range) => (range.length <= 0 ? Promise.resolve(new Uint8Array(0)) : this.#core.read(reader, range, options))));
   }
 
   /** How many reads may be in flight at once to this reader's host. */
   parallelism(reader: RangeReader): number {
-    return this.#host(reader).limit;
+    return this.#core.parallelism(reader);
   }
 
   stats(): SchedulerStats {
-    return { ...this.#stats, ...this.#hosts.counts() };
+    const s = this.#core.stats();
+    return {
+      requests: s.requests, bytesFetched: s.bytesFetched, rangesRequested: s.requested, rangesCoalesced: s.batched,
+      rangesDeduplicated: s.deduplicated, cancelledQueued: s.cancelledQueued, abortedInFlight: s.abortedInFlight,
+      failed: s.failed, queued: s.queued, inFlight: s.inFlight,
+    };
   }
-
-  #readerId(reader: RangeReader): number {
-    return this.#readerIds.of(reader);
-  }
-
-  #host(reader: RangeReader): Host {
-    return this.#hosts.get(this.#opts.hostOf(reader));
-  }
-
-  #dropWaiter(want: Want, waiter: Waiter, reason: AppError): void {
-    if (!want.waiters.delete(waiter)) return;
-    waiter.reject(reason);
-    if (want.waiters.size > 0) return;
-    if (!want.fetch) {
-      // Still queued: it simply never goes out.
-      want.host.queue.delete(want);
-      this.#wants.delete(want.id);
-      this.#stats.cancelledQueued += 1;
-      return;
-    }
-    const fetch = want.fetch;
-    if (fetch.wants.every((w) => w.waiters.size === 0) && !fetch.controller.signal.aborted) {
-      // Forget its ranges now so a new request for them starts a fresh read.
-      for (const w of fetch.wants) if (this.#wants.get(w.id) === w) this.#wants.delete(w.id);
-      this.#stats.abortedInFlight += 1;
-      fetch.controller.abort(reason);
-    }
-  }
-
-  /** The seed plus queued neighbours of the same object and priority, within the gap and size bounds. */
-  #coalesce(host: Host, seed: Want): Want[] {
-    const { coalesceGapBytes: gap, maxMergedBytes: max } = this.#opts;
-    const peers = [...host.queue].filter((w) => w.reader === seed.reader && w.rank === seed.rank).sort((a, b) => a.offset - b.offset);
-    let lo = peers.indexOf(seed);
-    let hi = lo;
-    let start = seed.offset;
-    let end = seed.offset + seed.length;
-    for (;;) {
-      const next = peers[hi + 1];
-      if (!next || next.offset - end > gap || Math.max(end, next.offset + next.length) - start > max) break;
-      end = Math.max(end, next.offset + next.length);
-      hi += 1;
-    }
-    for (;;) {
-      const prev = peers[lo - 1];
-      // Sorted by offset, so prev starts at or before `start`; it may also reach past `end`.
-      if (!prev || start - (prev.offset + prev.length) > gap || Math.max(end, prev.offset + prev.length) - prev.offset > max) break;
-      start = prev.offset;
-      end = Math.max(end, prev.offset + prev.length);
-      lo -= 1;
-    }
-    return peers.slice(lo, hi + 1);
-  }
-
-  #start(host: Host, wants: Want[]): void {
-    const offset = Math.min(...wants.map((w) => w.offset));
-    const end = Math.max(...wants.map((w) => w.offset + w.length));
-    const fetch: Fetch = { wants, controller: new AbortController(), offset, length: end - offset };
-    for (const w of wants) {
-      host.queue.delete(w);
-      w.fetch = fetch;
-    }
-    this.#stats.rangesCoalesced += wants.length - 1;
-    this.#stats.requests += 1;
-    host.active += 1;
-    const reader = wants[0]!.reader;
-    reader
-      .read([{ offset, length: fetch.length }], fetch.controller.signal)
-      .then(
-        (result) => {
-          const buf = result.buffers[0] ?? new Uint8Array(0);
-          this.#stats.bytesFetched += buf.length;
-          for (const w of wants) {
-            const from = Math.min(buf.length, w.offset - offset);
-            const to = Math.min(buf.length, from + w.length);
-            // A slice of a merged span is copied so one cached tile cannot pin the whole span in memory.
-            const bytes = wants.length === 1 ? buf.subarray(from, to) : buf.slice(from, to);
-            settleWaiters(this.#wants, w, (waiter: Waiter) => waiter.resolve(bytes));
-          }
-        },
-        (err: unknown) => {
-          if (fetch.controller.signal.aborted) {
-            for (const w of wants) settleWaiters(this.#wants, w, (waiter: Waiter) => waiter.reject(abortedError(fetch.controller.signal)));
-            return;
-          }
-          this.#stats.failed += 1;
-          const error = toAppError(err, 'TILE_READ_FAILED', `Reading slide data from ${reader.uri} failed.`);
-          for (const w of wants) settleWaiters(this.#wants, w, (waiter: Waiter) => waiter.reject(error));
-        },
-      )
-      .finally(() => {
-        host.active -= 1;
-        this.#hosts.schedule();
-      });
-  }
-
 }
 
 

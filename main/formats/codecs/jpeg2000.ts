@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import { AppError } from '../../common/errors.js';
+import type { EncodedTile } from '../types.js';
 
 interface FrameInfo { width: number; height: number; bitsPerSample: number; componentCount: number; isSigned: boolean }
 interface J2KDecoder {
@@ -62,6 +63,24 @@ export async function decodeJpeg2000(bytes: Uint8Array, options: { ycbcr?: boole
   } finally {
     decoder.delete();
   }
+}
+
+/**
+ * The one JPEG 2000 → raw tile path (TIFF tiles, DICOM files and DICOMweb frames, on the
+ * main thread or in the worker pool): the tile's size and sample layout come from the
+ * codestream, not from the container.
+ */
+export async function jpeg2000Tile(
+  base: { level: number; col: number; row: number; plane: number },
+  bytes: Uint8Array,
+  options: { ycbcr?: boolean } = {},
+): Promise<EncodedTile> {
+  const d = await decodeJpeg2000(bytes, options);
+  return {
+    level: base.level, col: base.col, row: base.row, plane: base.plane, width: d.width, height: d.height,
+    encoding: { kind: 'raw', bitsPerSample: d.bitsPerSample, samplesPerPixel: d.samplesPerPixel, sampleFormat: d.signed ? 'int' : 'uint' },
+    mime: 'application/octet-stream', bytes: d.data,
+  };
 }
 
 /** Aperio 33003 stores YCbCr without a JPEG 2000 colour transform: convert as OpenSlide does. */

@@ -7,17 +7,15 @@
  */
 import { AppError, throwIfAborted } from '../../common/errors.js';
 import { decodeTileToRgba } from '../codecs/decode.js';
-import { decodeJpeg2000 } from '../codecs/jpeg2000.js';
 import { buildLevels, finalizeDescriptor } from '../descriptor.js';
 import { corrupt, tileOutOfRange } from '../errors.js';
-import { markRgb } from '../jpeg/markers.js';
 import { no, yes, type Detection } from '../probe.js';
 import type { AssociatedImageName, ChannelInfo, EncodedTile, FormatProbe, SlideFormat, SlideReader, TileLocation } from '../types.js';
 import { unwrapItems } from './frames.js';
 import { pyramidMpp } from './mpp.js';
-import { checkTransferSyntax, frameOf, frameTable, readInstance, T, WSI_SOP_CLASS, type DicomInstance } from './instance.js';
+import { assembleDicomFrame, frameKind, T, WSI_SOP_CLASS } from './image.js';
+import { frameOf, frameTable, readInstance, type DicomInstance } from './instance.js';
 import { isDicom, NeedMoreBytes, num, parseDicomHeader, seq, str } from './parser.js';
-import { hasJfif, interleave } from './pixels.js';
 
 const HEAD_SIZE = 256 << 10;
 const MAX_SIBLINGS = 2000;
@@ -67,7 +65,7 @@ async function open(probe: FormatProbe, signal?: AbortSignal): Promise<SlideRead
   const all = [main, ...(await loadSiblings(probe, main, signal))];
   const volumes = all.filter((i) => i.role === 'volume');
   if (volumes.length === 0) throw corrupt('the DICOM series has no pyramid level (VOLUME image)', undefined);
-  for (const v of volumes) checkTransferSyntax(v.header.transferSyntax);
+  for (const v of volumes) frameKind(v.header.transferSyntax);
   // Levels: instances of the same size form one level (one instance per optical path, or duplicates).
   const sizes = [...new Set(volumes.map((v) => `${v.width}x${v.height}`))]
     .map((k) => volumes.filter((v) => `${v.width}x${v.height}` === k))
@@ -154,7 +152,7 @@ class DicomSlideReader implements SlideReader {
   async readAssociated(name: AssociatedImageName, signal?: AbortSignal): Promise<EncodedTile> {
     const inst = this.#associated.get(name);
     if (!inst) throw new AppError('FORMAT_NO_ASSOCIATED_IMAGE', `This slide has no ${name} image.`, { details: { name } });
-    checkTransferSyntax(inst.header.transferSyntax);
+    frameKind(inst.header.transferSyntax);
     if (inst.columns * inst.rows === 1) {
       const loc = await locateFrame(inst, -1, 0, 0, 0, 0, signal);
       if (!loc) throw corrupt(`the ${name} image has no frame`, undefined);
@@ -195,29 +193,9 @@ async function assembleFrame(inst: DicomInstance, loc: TileLocation, buffers: Ui
   loc.ranges.forEach((r, i) => {
     if ((buffers[i]?.length ?? 0) < r.length) throw corrupt('a frame is cut short by the end of the file', r.offset);
   });
-  const kind = checkTransferSyntax(inst.header.transferSyntax);
-  const base = { level: loc.level, col: loc.col, row: loc.row, plane: loc.plane, width: inst.tileWidth, height: inst.tileHeight };
-  if (kind === 'jpeg') {
-    let bytes = loc.meta?.['items'] === true ? unwrapItems(buffers[0]!, loc.ranges[0]!.offset) : buffers.length === 1 ? buffers[0]! : concatAll(buffers);
-    if (inst.photometric === 'RGB' && !hasJfif(bytes)) bytes = markRgb(bytes);
-    return { ...base, encoding: { kind: 'jpeg' }, mime: 'image/jpeg', bytes };
-  }
-  if (kind === 'jpeg2000') {
-    const bytes = loc.meta?.['items'] === true ? unwrapItems(buffers[0]!, loc.ranges[0]!.offset) : buffers.length === 1 ? buffers[0]! : concatAll(buffers);
-    const d = await decodeJpeg2000(bytes);
-    return {
-      ...base, width: d.width, height: d.height,
-      encoding: { kind: 'raw', bitsPerSample: d.bitsPerSample, samplesPerPixel: d.samplesPerPixel, sampleFormat: d.signed ? 'int' : 'uint' },
-      mime: 'application/octet-stream', bytes: d.data,
-    };
-  }
-  const spp = inst.samplesPerPixel;
-  const bits = inst.bitsAllocated;
-  if (bits !== 8 && bits !== 16) throw corrupt(`${bits}-bit DICOM samples`, undefined);
-  let bytes = buffers[0]!;
-  if (spp > 1 && num(inst.header.dataset, T.PlanarConfiguration) === 1) bytes = interleave(bytes, spp, inst.tileWidth * inst.tileHeight, bits / 8);
-  const signed = num(inst.header.dataset, T.PixelRepresentation) === 1;
-  return { ...base, encoding: { kind: 'raw', bitsPerSample: bits, samplesPerPixel: spp, sampleFormat: signed ? 'int' : 'uint' }, mime: 'application/octet-stream', bytes };
+  const kind = frameKind(inst.header.transferSyntax);
+  const bytes = loc.meta?.['items'] === true ? unwrapItems(buffers[0]!, loc.ranges[0]!.offset) : buffers.length === 1 ? buffers[0]! : concatAll(buffers);
+  return assembleDicomFrame(inst, kind, loc, bytes);
 }
 
 function concatAll(parts: Uint8Array[]): Uint8Array {

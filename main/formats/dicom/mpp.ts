@@ -7,7 +7,7 @@
  * non-square slide while its ImagedVolumeWidth/Height are right, so when the two
  * disagree by more than 1 % the imaged size wins (decision 0702).
  */
-import { T } from './instance.js';
+import { T } from './image.js';
 import { num, nums, seq, tag, type DicomDataset } from './parser.js';
 
 const ImagedVolumeWidth = tag(0x0048, 0x0001);

@@ -16,16 +16,13 @@ import type { DicomJson } from '../../sources/dicomweb/json.js';
 import { DicomwebSeriesSource } from '../../sources/dicomweb/series-source.js';
 import type { FrameData, FrameReadResult, FrameSource, ObjectIdentity } from '../../sources/types.js';
 import { decodeTileToRgba } from '../codecs/decode.js';
-import { decodeJpeg2000 } from '../codecs/jpeg2000.js';
 import { buildLevels, finalizeDescriptor } from '../descriptor.js';
-import { T } from '../dicom/instance.js';
-import { num, str, tag, TS } from '../dicom/parser.js';
+import { assembleDicomFrame, frameKind, T, type FrameKind } from '../dicom/image.js';
+import { str, tag, TS } from '../dicom/parser.js';
 import { corrupt, tileOutOfRange, unsupported } from '../errors.js';
-import { markRgb } from '../jpeg/markers.js';
 import { RAW_ASSEMBLER, type Jpeg2000AssemblyMeta } from '../../tiles/assemble-raw.js';
 import type { AssociatedImageName, EncodedTile, SlideDescriptor, SlideReader, TileLocation } from '../types.js';
 import { frameOfTile, layoutSeries, type SeriesLayout, type WebInstance } from './series.js';
-import { hasJfif, interleave } from '../dicom/pixels.js';
 
 const SeriesDescription = tag(0x0008, 0x103e);
 
@@ -177,7 +174,7 @@ export class DicomwebSlideReader implements SlideReader {
     this.#learnSyntax(m.sopInstanceUid, frame);
     const inst = this.#bySop.get(m.sopInstanceUid);
     if (!inst) return undefined;
-    let kind: Kind;
+    let kind: FrameKind;
     try {
       kind = kindOf(this.#ts.get(inst.sopInstanceUid) ?? inst.transferSyntax, frame.bytes, inst);
     } catch {
@@ -199,7 +196,7 @@ export class DicomwebSlideReader implements SlideReader {
     if (!inst) throw tileOutOfRange(location.level, location.col, location.row, location.plane);
     const bytes = buffers[0];
     if (!bytes || bytes.length === 0) throw corrupt(`frame ${m.frame} of instance ${m.sopInstanceUid} is empty`, undefined);
-    return assembleFrame(inst, this.#ts.get(inst.sopInstanceUid) ?? inst.transferSyntax, location, bytes);
+    return assembleDicomFrame(inst, kindOf(this.#ts.get(inst.sopInstanceUid) ?? inst.transferSyntax, bytes, inst), location, bytes);
   }
 
   async readAssociated(name: AssociatedImageName, signal?: AbortSignal): Promise<EncodedTile> {
@@ -245,45 +242,12 @@ function mediaTypeSyntax(mediaType: string | undefined): string | undefined {
   return undefined;
 }
 
-type Kind = 'jpeg' | 'jpeg2000' | 'native';
-
-function kindOf(ts: string | undefined, bytes: Uint8Array, inst: WebInstance): Kind {
+/** The part's transfer syntax decides; without one (metadata without group 0002, no answer seen yet) the bytes say it. */
+function kindOf(ts: string | undefined, bytes: Uint8Array, inst: WebInstance): FrameKind {
   if (ts === undefined) {
-    // Metadata without group 0002 and no answer seen yet: the bytes say it.
     if (bytes[0] === 0xff && bytes[1] === 0xd8) return 'jpeg';
     if (bytes[0] === 0xff && bytes[1] === 0x4f) return 'jpeg2000';
     return 'native';
   }
-  if (ts === TS.ImplicitLE || ts === TS.ExplicitLE) return 'native';
-  if (ts === TS.JpegBaseline || ts === TS.JpegExtended) return 'jpeg';
-  if (ts === TS.Jpeg2000 || ts === TS.Jpeg2000Lossless) return 'jpeg2000';
-  throw unsupported(`dicom-ts-${ts}`, `DICOM transfer syntax ${ts} is not supported yet.`, { transferSyntax: ts, sopInstanceUid: inst.sopInstanceUid });
+  return frameKind(ts, { sopInstanceUid: inst.sopInstanceUid });
 }
-
-async function assembleFrame(inst: WebInstance, ts: string | undefined, loc: TileLocation, bytes: Uint8Array): Promise<EncodedTile> {
-  const base = { level: loc.level, col: loc.col, row: loc.row, plane: loc.plane, width: inst.tileWidth, height: inst.tileHeight };
-  const kind = kindOf(ts, bytes, inst);
-  if (kind === 'jpeg') {
-    // A JFIF marker means YCbCr whatever the tag says; otherwise an RGB tag needs Adobe's marker to be decoded as RGB.
-    const out = inst.photometric === 'RGB' && !hasJfif(bytes) ? markRgb(bytes) : bytes;
-    return { ...base, encoding: { kind: 'jpeg' }, mime: 'image/jpeg', bytes: out };
-  }
-  if (kind === 'jpeg2000') {
-    const d = await decodeJpeg2000(bytes);
-    return {
-      ...base, width: d.width, height: d.height,
-      encoding: { kind: 'raw', bitsPerSample: d.bitsPerSample, samplesPerPixel: d.samplesPerPixel, sampleFormat: d.signed ? 'int' : 'uint' },
-      mime: 'application/octet-stream', bytes: d.data,
-    };
-  }
-  const spp = inst.samplesPerPixel;
-  const bits = inst.bitsAllocated;
-  if (bits !== 8 && bits !== 16) throw corrupt(`${bits}-bit DICOM samples`, undefined);
-  const expected = inst.tileWidth * inst.tileHeight * spp * (bits / 8);
-  if (bytes.length < expected) throw corrupt(`a native frame has ${bytes.length} bytes, ${expected} expected`, undefined);
-  let out = bytes.length === expected ? bytes : bytes.subarray(0, expected);
-  if (spp > 1 && num(inst.dataset, T.PlanarConfiguration) === 1) out = interleave(out, spp, inst.tileWidth * inst.tileHeight, bits / 8);
-  const signed = num(inst.dataset, T.PixelRepresentation) === 1;
-  return { ...base, encoding: { kind: 'raw', bitsPerSample: bits, samplesPerPixel: spp, sampleFormat: signed ? 'int' : 'uint' }, mime: 'application/octet-stream', bytes: out };
-}
-

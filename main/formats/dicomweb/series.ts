@@ -13,35 +13,24 @@
  * The tag dictionary and dataset helpers are the Part 10 reader's (main/formats/dicom).
  */
 import { corrupt } from '../errors.js';
-import { T } from '../dicom/instance.js';
+import { describeImage, framePositions, hasFramePositions, roleOf, T, type DicomImage, type InstanceRole, type TileGrid } from '../dicom/image.js';
+import { toDataset } from '../dicom/json.js';
 import { pyramidMpp, type MppSource } from '../dicom/mpp.js';
-import { num, seq, str, strings, tag, type DicomDataset } from '../dicom/parser.js';
-import { toDataset, type DicomJson } from '../../sources/dicomweb/json.js';
+import { num, seq, str, tag, type DicomDataset } from '../dicom/parser.js';
+import type { DicomJson } from '../../sources/dicomweb/json.js';
 
 const SOPInstanceUID = tag(0x0008, 0x0018);
 const ConcatenationFrameOffset = tag(0x0020, 0x9228);
 const TransferSyntaxUID = tag(0x0002, 0x0010);
 const PatientName = tag(0x0010, 0x0010);
 
-export type Role = 'volume' | 'label' | 'overview' | 'thumbnail' | 'map';
+export type Role = InstanceRole;
 
-export interface WebInstance {
+/** A DICOMweb instance: the image model it shares with Part 10 files (../dicom/image.ts) plus its place in the series. */
+export interface WebInstance extends DicomImage {
   sopInstanceUid: string;
-  dataset: DicomDataset;
-  role: Role;
-  width: number;
-  height: number;
-  tileWidth: number;
-  tileHeight: number;
-  columns: number;
-  rows: number;
-  frames: number;
   /** First frame of this part in its concatenation (0 when not concatenated). */
   frameOffset: number;
-  samplesPerPixel: number;
-  bitsAllocated: number;
-  photometric: string;
-  opticalPaths: string[];
   /** From the metadata when the server includes group 0002 (Orthanc does not). */
   transferSyntax: string | undefined;
 }
@@ -52,13 +41,7 @@ export interface FrameRef {
   frame: number;
 }
 
-export interface WebLevel {
-  width: number;
-  height: number;
-  tileWidth: number;
-  tileHeight: number;
-  columns: number;
-  rows: number;
+export interface WebLevel extends TileGrid {
   instances: WebInstance[];
   /** `plane:col:row` → frame, when frames carry positions; undefined for TILED_FULL. */
   sparse: Map<string, FrameRef> | undefined;
@@ -81,39 +64,13 @@ export interface SeriesLayout {
 
 export function describeInstance(json: DicomJson): WebInstance {
   const ds = toDataset(json);
-  const tileWidth = num(ds, T.Columns) ?? 0;
-  const tileHeight = num(ds, T.Rows) ?? 0;
-  const width = num(ds, T.TotalColumns) ?? tileWidth;
-  const height = num(ds, T.TotalRows) ?? tileHeight;
   const sop = str(ds, SOPInstanceUID) ?? '';
-  if (!(tileWidth > 0 && tileHeight > 0 && width > 0 && height > 0) || tileWidth > 65535 || tileHeight > 65535) {
-    throw corrupt(`DICOM instance ${sop} has an impossible size (${width}×${height}, frames ${tileWidth}×${tileHeight})`, undefined);
-  }
-  const opSeq = seq(ds, T.OpticalPathSequence);
   return {
+    ...describeImage(ds, `DICOM instance ${sop}`, undefined),
     sopInstanceUid: sop,
-    dataset: ds,
-    role: roleOf(ds),
-    width, height, tileWidth, tileHeight,
-    columns: Math.ceil(width / tileWidth),
-    rows: Math.ceil(height / tileHeight),
-    frames: Math.max(1, num(ds, T.NumberOfFrames) ?? 1),
     frameOffset: num(ds, ConcatenationFrameOffset) ?? 0,
-    samplesPerPixel: num(ds, T.SamplesPerPixel) ?? 1,
-    bitsAllocated: num(ds, T.BitsAllocated) ?? 8,
-    photometric: str(ds, T.Photometric) ?? 'MONOCHROME2',
-    opticalPaths: opSeq.length > 0 ? opSeq.map((it, i) => str(it, T.OpticalPathIdentifier) ?? String(i)) : ['0'],
     transferSyntax: str(ds, TransferSyntaxUID),
   };
-}
-
-function roleOf(ds: DicomDataset): Role {
-  const t3 = (strings(ds, T.ImageType)[2] ?? '').toUpperCase();
-  if (t3 === 'LABEL') return 'label';
-  if (t3 === 'OVERVIEW') return 'overview';
-  if (t3 === 'THUMBNAIL') return 'thumbnail';
-  if (t3 === 'REGIONLOCALIZER') return 'map';
-  return 'volume';
 }
 
 export function layoutSeries(metadata: readonly DicomJson[]): SeriesLayout {
@@ -160,22 +117,12 @@ function buildLevel(insts: WebInstance[], rgb: boolean, planes: string[]): WebLe
   const g = insts[0]!;
   const sorted = [...insts].sort((a, b) => a.frameOffset - b.frameOffset);
   const level: WebLevel = { width: g.width, height: g.height, tileWidth: g.tileWidth, tileHeight: g.tileHeight, columns: g.columns, rows: g.rows, instances: sorted, sparse: undefined };
-  const positioned = sorted.some((i) => str(i.dataset, T.DimensionOrganizationType) !== 'TILED_FULL' && seq(i.dataset, T.PerFrameGroups).length > 0);
-  if (!positioned) return level;
+  if (!sorted.some(hasFramePositions)) return level;
   const sparse = new Map<string, FrameRef>();
   for (const inst of sorted) {
-    const sharedOp = str(seq(seq(inst.dataset, T.SharedGroups)[0], T.OpticalPathIdentification)[0], T.OpticalPathIdentifier);
-    seq(inst.dataset, T.PerFrameGroups).forEach((item, i) => {
-      const pos = seq(item, T.PlanePositionSlide)[0];
-      const x = num(pos, T.ColumnPosition);
-      const y = num(pos, T.RowPosition);
-      if (x === undefined || y === undefined) return;
-      const op = str(seq(item, T.OpticalPathIdentification)[0], T.OpticalPathIdentifier) ?? sharedOp ?? inst.opticalPaths[0]!;
-      const plane = rgb ? 0 : Math.max(0, planes.indexOf(op));
-      // Positions are 1-based pixel coordinates of the frame's top-left corner in the total matrix.
-      const k = `${plane}:${Math.floor((x - 1) / inst.tileWidth)}:${Math.floor((y - 1) / inst.tileHeight)}`;
-      if (!sparse.has(k)) sparse.set(k, { instance: inst, frame: i + 1 });
-    });
+    for (const { key, index } of framePositions(inst, (op) => (rgb ? 0 : Math.max(0, planes.indexOf(op))))) {
+      if (!sparse.has(key)) sparse.set(key, { instance: inst, frame: index + 1 });
+    }
   }
   if (sparse.size > 0) level.sparse = sparse;
   return level;

@@ -8,7 +8,7 @@ import { AppError, throwIfAborted } from '../../common/errors.js';
 import { RAW_ASSEMBLER, type Jpeg2000AssemblyMeta, type RawAssemblyMeta } from '../../tiles/assemble-raw.js';
 import { decodeRawTile, type RawTileSpec } from '../codecs/raw.js';
 import { decodeTileToRgba } from '../codecs/decode.js';
-import { decodeJpeg2000 } from '../codecs/jpeg2000.js';
+import { jpeg2000Tile } from '../codecs/jpeg2000.js';
 import { corrupt, tileOutOfRange, unsupported } from '../errors.js';
 import { markRgb, spliceTables } from '../jpeg/markers.js';
 import type { AssociatedImageName, EncodedTile, SlideDescriptor, SlideReader, TileEncoding, TileLocation } from '../types.js';
@@ -102,12 +102,7 @@ export class TiffSlideReader implements SlideReader {
       return { ...base, encoding: { kind: 'jpeg' }, mime: 'image/jpeg', bytes: jpeg };
     }
     if (isJpeg2000(compression)) {
-      const d = await decodeJpeg2000(bytes, { ycbcr: compression === Compression.Jp2kYCbCr });
-      return {
-        ...base, width: d.width, height: d.height,
-        encoding: { kind: 'raw', bitsPerSample: d.bitsPerSample, samplesPerPixel: d.samplesPerPixel, sampleFormat: d.signed ? 'int' : 'uint' },
-        mime: 'application/octet-stream', bytes: d.data,
-      };
+      return jpeg2000Tile(base, bytes, { ycbcr: compression === Compression.Jp2kYCbCr });
     }
     const { spec, encoding } = this.#rawSpec(grid, row);
     return { ...base, encoding, mime: 'application/octet-stream', bytes: decodeRawTile(spec, bytes) };

@@ -180,6 +180,8 @@ describe('headless HTTP host', () => {
   });
 
   test('errors cross as SerializedApiError, without the cause', async () => {
+    // storage.list is a signed-in call (CALLS): the service's own error is what must cross.
+    services.emit({ status: 'signed-in', secretStore: { kind: 'memory', description: 'memory' }, warnings: [] });
     const r = await raw(host, '/api/storage.list', { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: JSON.stringify({ params: { uri: 's3://b/' } }) });
     const reply = JSON.parse(r.body) as { ok: boolean; error: { code: string; details: unknown } };
     assert.equal(reply.ok, false);
@@ -194,6 +196,7 @@ describe('headless HTTP host', () => {
       error: { code: string };
     };
     assert.equal(unknown.error.code, 'API_UNKNOWN_METHOD');
+    services.emit({ status: 'signed-out', secretStore: { kind: 'memory', description: 'memory' }, warnings: [] });
   });
 
   test('pages carry the strict CSP; paths cannot leave the bundle', async () => {

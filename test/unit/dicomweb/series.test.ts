@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { frameOfTile, layoutSeries } from '../../../main/formats/dicomweb/series.js';
-import { toDataset, type DicomJson } from '../../../main/sources/dicomweb/json.js';
+import { toDataset } from '../../../main/formats/dicom/json.js';
+import type { DicomJson } from '../../../main/sources/dicomweb/json.js';
 import { jwtIat, describeRefusal } from '../../../main/sources/dicomweb/client.js';
 import { num, seq, str, tag } from '../../../main/formats/dicom/parser.js';
 

@@ -277,3 +277,25 @@ test('a foreign failure is wrapped as TILE_READ_FAILED; an answer with the wrong
   const two = await Promise.allSettled([s.read(short, 'g', 1), s.read(short, 'g', 2)]);
   assert.ok(two.every((r) => r.status === 'rejected' && isAppError(r.reason, 'TILE_READ_FAILED')));
 });
+
+test('a source that throws synchronously frees its connection: the waiters get a typed error and the next request goes out', async () => {
+  // One connection: a leaked slot would leave the second read queued for ever.
+  const s = new FrameScheduler({ batchDelayMs: 0, maxParallelPerPool: 1 });
+  const good = new CountingFrames('series-t', 'p1');
+  let fail = true;
+  const throwing: FrameSource = {
+    kind: 'frames', uri: good.uri, pool: good.pool,
+    stat: () => good.stat(),
+    readFrames: (group, frames, signal) => {
+      if (fail) throw new TypeError('source broke before returning a promise');
+      return good.readFrames(group, frames, signal);
+    },
+    close: async () => {},
+  };
+  await assert.rejects(s.read(throwing, 'g', 1), (e) => isAppError(e, 'TILE_READ_FAILED'));
+  assert.equal(s.stats().inFlight, 0);
+  fail = false;
+  assert.equal(text(await s.read(throwing, 'g', 1)), 'g/1');
+  assert.equal(s.stats().failed, 1);
+  assert.equal(s.stats().inFlight, 0);
+});

@@ -170,3 +170,22 @@ test('parallel reads per host are bounded', async () => {
   await Promise.all(all);
   assert.equal(r.calls.length, 10);
 });
+
+test('a reader that throws synchronously frees its slot: the waiters get a typed error and the next read goes out', async () => {
+  const r = reader();
+  // One slot: a leaked slot would leave the second read queued for ever.
+  const s = new RangeScheduler({ maxParallelPerHost: 1 });
+  let fail = true;
+  const throwing = Object.assign(Object.create(r) as CountingReader, {
+    read: (ranges: { offset: number; length: number }[], signal?: AbortSignal) => {
+      if (fail) throw new Error('reader broke before returning a promise');
+      return r.read(ranges, signal);
+    },
+  });
+  await assert.rejects(s.read(throwing, [{ offset: 0, length: 10 }]), { code: 'TILE_READ_FAILED' });
+  assert.equal(s.stats().inFlight, 0);
+  fail = false;
+  assert.deepEqual((await s.read(throwing, [{ offset: 0, length: 10 }]))[0], expect(0, 10));
+  assert.equal(s.stats().failed, 1);
+  assert.equal(s.stats().inFlight, 0);
+});
