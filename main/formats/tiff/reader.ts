@@ -168,7 +168,7 @@ export function checkCodec(grid: TiffGrid): void {
   const c = ifd.compression;
   if (isJpeg2000(c)) return;
   if (c === Compression.OldJPEG) throw unsupported('tiff-old-jpeg', 'Old-style TIFF JPEG (compression 6) is not supported.', { compression: c });
-  const known = [Compression.JPEG, Compression.None, Compression.LZW, Compression.AdobeDeflate, Compression.Deflate, Compression.PackBits] as number[];
+  const known = [Compression.JPEG, Compression.None, Compression.LZW, Compression.AdobeDeflate, Compression.Deflate, Compression.PackBits, Compression.Zstd] as number[];
   if (!known.includes(c)) throw unsupported(`tiff-compression-${c}`, `TIFF compression ${c} is not supported yet.`, { compression: c });
   const bits = ifd.bitsPerSample;
   if (c === Compression.JPEG) {

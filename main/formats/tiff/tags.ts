@@ -56,6 +56,7 @@ export const Compression = {
   Jp2kRGB: 33005,
   JPEG2000: 34712,
   JPEGXL: 50002,
+  Zstd: 50000,
   WebP: 50001,
 } as const;
 
