@@ -159,7 +159,8 @@ export class TiffSlideReader implements SlideReader {
 }
 
 function isJpeg2000(c: number): boolean {
-  return c === Compression.Jp2kYCbCr || c === Compression.Jp2kRGB || c === Compression.JPEG2000;
+  // 33004 (tifffile's JPEG_2000_LOSSY) is an RGB codestream like 33005.
+  return c === Compression.Jp2kYCbCr || c === Compression.Jp2kLossy || c === Compression.Jp2kRGB || c === Compression.JPEG2000;
 }
 
 /** Refuse at open, with the codec named, what assembleTile could not handle later. */

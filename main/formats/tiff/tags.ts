@@ -53,6 +53,7 @@ export const Compression = {
   Deflate: 32946,
   PackBits: 32773,
   Jp2kYCbCr: 33003,
+  Jp2kLossy: 33004,
   Jp2kRGB: 33005,
   JPEG2000: 34712,
   JPEGXL: 50002,
