@@ -1,6 +1,8 @@
 /**
  * Generic pyramidal TIFF / BigTIFF: every tiled directory of the main chain is a level
- * (vips, tifffile and bfconvert write them this way), sorted largest first. MPP comes
+ * (vips, tifffile and bfconvert write them this way), and so are the SubIFDs of the first
+ * directory (`vips tiffsave --subifd` and tifffile's `subifds=` put the pyramid there), sorted
+ * largest first. MPP comes
  * from the resolution tags when their unit is cm or inch.
  */
 import { buildLevels, finalizeDescriptor, sortLevels } from './descriptor.js';
@@ -21,7 +23,9 @@ async function open(probe: FormatProbe): Promise<SlideReader> {
   const tiff = tiffOf(probe)!;
   const first = tiff.ifds[0]!;
   // Levels must share the sample layout of level 0 (a tiled RGB thumbnail beside a gray pyramid is not a level).
-  const same = tiff.ifds.filter((d) => d.tiled && d.samplesPerPixel === first.samplesPerPixel && d.bitsPerSample === first.bitsPerSample);
+  // Only level 0's SubIFDs: another main-chain directory's SubIFDs would be its own pyramid, not this one's.
+  const candidates = [...tiff.ifds, ...first.subIfds];
+  const same = candidates.filter((d) => d.tiled && d.samplesPerPixel === first.samplesPerPixel && d.bitsPerSample === first.bitsPerSample);
   const grids = sortLevels(same.map(gridOf));
   const spp = first.samplesPerPixel;
   const bits = first.bitsPerSample as 8 | 16 | 32;

@@ -4,6 +4,7 @@
  * worker thread. Every output size is computed from the tile geometry, never the stream.
  */
 import { inflateSync } from 'node:zlib';
+import { decompress as zstdDecompress } from 'fzstd';
 import { AppError } from '../../common/errors.js';
 import { lzwDecode } from './lzw.js';
 import { packbitsDecode } from './packbits.js';
@@ -48,6 +49,18 @@ export function decodeRawTile(spec: RawTileSpec, input: Uint8Array): Uint8Array 
       break;
     }
     case 32773: out = packbitsDecode(input, expected); break;
+    case 50000: {
+      // fzstd (pure JS): Node 20's zlib has no zstd. Decoding into a buffer of the size the
+      // geometry gives caps what a hostile frame header could make it allocate.
+      out = new Uint8Array(expected);
+      try {
+        const z = zstdDecompress(input, out);
+        if (z.length < expected) throw new Error(`${z.length} of ${expected} bytes`);
+      } catch (err) {
+        throw new AppError('FORMAT_CORRUPT', 'A Zstandard-compressed tile could not be decompressed.', { cause: err });
+      }
+      break;
+    }
     default:
       throw new AppError('FORMAT_UNSUPPORTED', `TIFF compression ${spec.compression} is not supported yet.`, {
         details: { format: `tiff-compression-${spec.compression}`, compression: spec.compression },

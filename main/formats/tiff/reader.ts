@@ -154,7 +154,8 @@ export class TiffSlideReader implements SlideReader {
 }
 
 function isJpeg2000(c: number): boolean {
-  return c === Compression.Jp2kYCbCr || c === Compression.Jp2kRGB || c === Compression.JPEG2000;
+  // 33004 (tifffile's JPEG_2000_LOSSY) is an RGB codestream like 33005.
+  return c === Compression.Jp2kYCbCr || c === Compression.Jp2kLossy || c === Compression.Jp2kRGB || c === Compression.JPEG2000;
 }
 
 /** Refuse at open, with the codec named, what assembleTile could not handle later. */
@@ -163,7 +164,7 @@ export function checkCodec(grid: TiffGrid): void {
   const c = ifd.compression;
   if (isJpeg2000(c)) return;
   if (c === Compression.OldJPEG) throw unsupported('tiff-old-jpeg', 'Old-style TIFF JPEG (compression 6) is not supported.', { compression: c });
-  const known = [Compression.JPEG, Compression.None, Compression.LZW, Compression.AdobeDeflate, Compression.Deflate, Compression.PackBits] as number[];
+  const known = [Compression.JPEG, Compression.None, Compression.LZW, Compression.AdobeDeflate, Compression.Deflate, Compression.PackBits, Compression.Zstd] as number[];
   if (!known.includes(c)) throw unsupported(`tiff-compression-${c}`, `TIFF compression ${c} is not supported yet.`, { compression: c });
   const bits = ifd.bitsPerSample;
   if (c === Compression.JPEG) {

@@ -53,9 +53,11 @@ export const Compression = {
   Deflate: 32946,
   PackBits: 32773,
   Jp2kYCbCr: 33003,
+  Jp2kLossy: 33004,
   Jp2kRGB: 33005,
   JPEG2000: 34712,
   JPEGXL: 50002,
+  Zstd: 50000,
   WebP: 50001,
 } as const;
 
