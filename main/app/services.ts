@@ -108,6 +108,8 @@ export async function createServices(o: ServicesOptions): Promise<Services> {
     ...(o.fetch ? { fetch: o.fetch } : {}),
     // The sign-in covers every archive that wants its own token (RFC 8707).
     resources: dicomwebResources(settings),
+    // The CLI and other hosts on this data folder take the same lock around the refresh token.
+    refreshLockDir: settings.paths.data,
   });
   // One client per archive; each asks auth for the current user's token at every request.
   const dicomweb = createDicomweb({ settings, auth, ...(o.fetch ? { fetch: o.fetch } : {}) });

@@ -68,12 +68,17 @@ export class CliContext {
     return this.#store;
   }
 
+  /** Take this command's turn on the saved sign-in (held until dispose()); idempotent. */
+  async lockSession(): Promise<void> {
+    this.#unlock ??= await acquireSessionLock(this.configured().paths.data);
+  }
+
   /** The AuthService, with a saved sign-in restored when there is one. */
   auth(): Promise<AuthService> {
     this.#auth ??= (async () => {
       const s = this.configured();
       // Held until dispose(): restoring and any later refresh rotate the saved token.
-      this.#unlock = await acquireSessionLock(s.paths.data);
+      await this.lockSession();
       const auth = new AuthService({
         auth: s.auth,
         organisation: s.organisation.name,
@@ -81,6 +86,8 @@ export class CliContext {
         openBrowser: this.#o.openBrowser,
         // As the app does: the sign-in asks for every configured archive, so `tile dicomweb://…` works later.
         resources: dicomwebResources(s),
+        // Shared with the app on this data folder: one refresh of the rotating token at a time.
+        refreshLockDir: s.paths.data,
         ...(this.#o.fetch ? { fetch: this.#o.fetch } : {}),
       });
       await auth.restore();
