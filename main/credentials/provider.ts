@@ -36,6 +36,12 @@ export interface StsProviderOptions {
   policy?: string;
   /** Appended to the session name so storage logs tell a job from the user's viewer. */
   sessionSuffix?: string;
+  /**
+   * Ask STS for no DurationSeconds, so credentials end with the web identity token (MinIO's
+   * rule). For renewal tests that must see several credential lifetimes in seconds; the
+   * app and the CLI never set it (see requestedDuration).
+   */
+  tokenBoundLifetime?: boolean;
 }
 
 interface Held {
@@ -196,7 +202,7 @@ export class StsWebIdentityProvider implements CredentialProvider {
       );
     };
     let result;
-    let duration = requestedDuration(this.#o.sts);
+    let duration = this.#o.tokenBoundLifetime ? 0 : requestedDuration(this.#o.sts);
     try {
       try {
         result = await call(afterRejection, duration);
