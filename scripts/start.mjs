@@ -13,7 +13,14 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
 const headlessAsked = args.includes('--headless');
-const passArgs = args.filter((a) => a !== '--headless');
+// --idp keycloak: the demo on a real Keycloak (test/stack/keycloak.ts) instead of the in-process provider.
+const idpIdx = args.indexOf('--idp');
+const idpAsked = idpIdx >= 0 ? args[idpIdx + 1] : undefined;
+if (idpIdx >= 0 && idpAsked !== 'keycloak' && idpAsked !== 'oidc-provider') {
+  console.error('--idp takes keycloak or oidc-provider.');
+  process.exit(2);
+}
+const passArgs = args.filter((a, i) => a !== '--headless' && (idpIdx < 0 || (i !== idpIdx && i !== idpIdx + 1)));
 
 function run(cmd, cmdArgs, what) {
   const r = spawnSync(cmd, cmdArgs, { cwd: root, stdio: 'inherit' });
@@ -51,10 +58,25 @@ function configured() {
   return r.stdout.trim() === 'true';
 }
 
+/** --idp keycloak where Java 21+ is present; else says why and the demo uses the in-process provider. */
+let keycloakChecked;
+function useKeycloak() {
+  if (idpAsked !== 'keycloak') return false;
+  if (keycloakChecked !== undefined) return keycloakChecked;
+  const probe = "import('./test/stack/keycloak.ts').then((k) => process.stdout.write(k.keycloakUnavailable() ?? ''))";
+  const why = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', probe], { cwd: root, encoding: 'utf8' }).stdout.trim();
+  if (why) console.error(`Keycloak cannot run here (${why}); the demo uses the in-process identity provider.`);
+  else console.error('The demo signs in with Keycloak (the first start downloads and builds it, about a minute).');
+  keycloakChecked = !why;
+  return keycloakChecked;
+}
+
 /** The demo environment in a child process; resolves with its settings file once it is up. */
 function startDemoStack() {
   console.error('No sign-in service is configured: starting the built-in demo environment (identity provider, MinIO, and a DICOMweb archive where this machine can run Orthanc)…');
-  const stack = spawn(process.execPath, ['--import', 'tsx', 'test/stack/cli.ts', '--dicomweb-if-available'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  const stackArgs = ['--import', 'tsx', 'test/stack/cli.ts', '--dicomweb-if-available'];
+  if (useKeycloak()) stackArgs.push('--idp', 'keycloak');
+  const stack = spawn(process.execPath, stackArgs, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     stack.once('exit', (code) => reject(new Error(`the demo environment stopped (exit ${code})`)));
     createInterface({ input: stack.stdout }).once('line', (line) => {
@@ -82,7 +104,9 @@ if (electron.path) {
     console.error('Running the headless host instead: the same app in your web browser, on 127.0.0.1 only.');
   }
   const open = headlessAsked ? [] : ['--open'];
-  child = spawn(process.execPath, ['--import', 'tsx', 'main/app/headless.ts', ...open, ...passArgs], { cwd: root, stdio: 'inherit' });
+  // The headless host starts the demo environment itself; WSI_TEST_IDP picks its provider.
+  const env = useKeycloak() ? { ...process.env, WSI_TEST_IDP: 'keycloak' } : process.env;
+  child = spawn(process.execPath, ['--import', 'tsx', 'main/app/headless.ts', ...open, ...passArgs], { cwd: root, stdio: 'inherit', env });
 }
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
 child.on('exit', (code, signal) => {

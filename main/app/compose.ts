@@ -42,6 +42,8 @@ export function createAuth(settings: Settings, w: AuthWiring): AuthService {
     ...(w.fetch ? { fetch: w.fetch } : {}),
     // The sign-in covers every archive that wants its own token (RFC 8707).
     resources: dicomwebResources(settings),
+    // Every host on this data folder (app, headless, CLI) takes the same lock around the refresh token.
+    refreshLockDir: settings.paths.data,
   });
 }
 

@@ -18,6 +18,7 @@
  * AUTH_NOT_SIGNED_IN       a token was asked for while signed out
  * AUTH_RESOURCE_REFUSED    the provider will not issue a token for a resource (RFC 8707 invalid_target)
  * AUTH_RESOURCE_UNAVAILABLE a resource token needs a refresh token and the provider gave none
+ * AUTH_REFRESH_BUSY        another program on this data folder holds the refresh lock and does not finish
  * AUTH_FAILED              anything else (a bug, or a provider quirk we do not know)
  */
 import * as oidc from 'openid-client';
@@ -39,6 +40,7 @@ export type AuthErrorCode =
   | 'AUTH_NOT_SIGNED_IN'
   | 'AUTH_RESOURCE_REFUSED'
   | 'AUTH_RESOURCE_UNAVAILABLE'
+  | 'AUTH_REFRESH_BUSY'
   | 'AUTH_FAILED';
 
 const TEXT: Record<AuthErrorCode, { message: string; hint: string; retryable: boolean }> = {
@@ -117,6 +119,11 @@ const TEXT: Record<AuthErrorCode, { message: string; hint: string; retryable: bo
     hint: 'IT: allow the offline_access scope (refresh tokens) for this client, or let the archive accept the sign-in\'s own access token and remove storage.dicomweb[].resource.',
     retryable: false,
   },
+  AUTH_REFRESH_BUSY: {
+    message: 'Another program on this computer is renewing your sign-in and has not finished.',
+    hint: 'Wait a moment and try again. If it persists, close other copies of the workstation and slide-workstation commands (the process number is in the details).',
+    retryable: true,
+  },
   AUTH_FAILED: {
     message: 'The sign-in failed for an unexpected reason.',
     hint: 'Try again. If it keeps failing, send the log file to IT.',
@@ -131,6 +138,51 @@ export function authError(code: AuthErrorCode, options: { cause?: unknown; detai
     retryable: t.retryable,
     ...(options.cause === undefined ? {} : { cause: options.cause }),
     ...(options.details === undefined ? {} : { details: options.details }),
+  });
+}
+
+/**
+ * The provider's own reason, quoted (RFC 6749 §5.2 `error` and `error_description`), so the
+ * page, the CLI, the UI and the log say what the provider said; with a hint for IT where the
+ * error is a known misconfiguration. The description is the provider's text: it is
+ * truncated and stripped of control characters, never interpreted.
+ */
+export function providerReason(error: string, description: string | undefined): string {
+  // eslint-disable-next-line no-control-regex -- stripping control characters is the point
+  const clean = (s: string): string => s.replace(/[\u0000-\u001f\u007f]+/g, ' ').slice(0, 300).trim();
+  const d = description ? clean(description) : '';
+  return d ? `${d} (${clean(error)})` : clean(error);
+}
+
+/** Hints for provider errors that mean one known setting is wrong, keyed by what the provider said. */
+export function providerHint(error: string, description: string | undefined, scopes: readonly string[] = []): string | undefined {
+  const d = (description ?? '').toLowerCase();
+  if (error === 'not_allowed' && (d.includes('offline') || scopes.includes('offline_access'))) {
+    return 'IT: the workstation asks for offline_access (to stay signed in) and the provider does not allow it for this user. Give the users the offline_access role (Keycloak: Realm settings → User registration → Default roles, or Role mapping of the users or their group), or remove offline_access from auth.scopes (the workstation then signs in again when the session ends).';
+  }
+  if (error === 'invalid_redirect_uri' || (error === 'invalid_request' && d.includes('redirect'))) {
+    return 'IT: register the loopback redirect for this client. Keycloak: Valid redirect URIs http://127.0.0.1/* ; oidc-provider and Okta (native app): http://127.0.0.1/callback (any port); Entra ID (mobile and desktop): http://localhost with auth.redirect.host localhost; Cognito: the exact URI with a fixed auth.redirect.port.';
+  }
+  if (error === 'invalid_scope') {
+    return 'IT: every scope in auth.scopes must exist for this client at the provider (Keycloak: Client scopes of the client, default or optional). Remove the unknown one from auth.scopes or add it at the provider.';
+  }
+  if (d.includes('code_challenge') || d.includes('pkce')) {
+    return 'IT: the workstation always uses PKCE with S256. Set the client to accept S256 (Keycloak: Advanced → Proof Key for Code Exchange Code Challenge Method = S256), not plain.';
+  }
+  if (error === 'unauthorized_client') {
+    return 'IT: the client is not allowed this grant. It must be a public client with the authorization code flow (Keycloak: Client authentication off, Standard flow on).';
+  }
+  return undefined;
+}
+
+function providerError(code: 'AUTH_PROVIDER_ERROR' | 'AUTH_CANCELLED', err: unknown, error: string, description: string | undefined, details: Record<string, unknown>): AppError {
+  const t = TEXT[code];
+  const hint = providerHint(error, description);
+  return new AppError(code, `${t.message.replace(/\.$/, '')}: ${providerReason(error, description)}.`, {
+    hint: hint ?? t.hint,
+    retryable: hint ? false : t.retryable,
+    cause: err,
+    details,
   });
 }
 
@@ -186,12 +238,12 @@ export function mapOidcError(err: unknown, op: AuthOperation): AppError {
     // RFC 8707 §2: the provider does not know the resource, or not for this client or grant.
     if (err.error === 'invalid_target') return authError('AUTH_RESOURCE_REFUSED', { cause: err, details });
     if (err.status >= 500) return authError('AUTH_PROVIDER_UNREACHABLE', { cause: err, details });
-    return authError('AUTH_PROVIDER_ERROR', { cause: err, details });
+    return providerError('AUTH_PROVIDER_ERROR', err, err.error, err.error_description, details);
   }
   if (err instanceof oidc.AuthorizationResponseError) {
     const details = { error: err.error, ...(err.error_description ? { error_description: err.error_description } : {}) };
     if (err.error === 'access_denied') return authError('AUTH_CANCELLED', { cause: err, details });
-    return authError('AUTH_PROVIDER_ERROR', { cause: err, details });
+    return providerError('AUTH_PROVIDER_ERROR', err, err.error, err.error_description, details);
   }
   if (isNetworkFailure(err)) return authError('AUTH_PROVIDER_UNREACHABLE', { cause: err });
   if (isAbortError(err)) return authError('AUTH_PROVIDER_UNREACHABLE', { cause: err });

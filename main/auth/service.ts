@@ -16,6 +16,8 @@ import { LoopbackListener } from './loopback.js';
 import type { PageContent } from './pages.js';
 import type { SecretStore } from './secret-store.js';
 import { needsConsentPrompt } from './provider-quirks.js';
+import { acquireLock } from '../common/process-lock.js';
+import { join } from 'node:path';
 
 const log = logger('auth');
 
@@ -23,6 +25,8 @@ const log = logger('auth');
 export const REFRESH_TOKEN_KEY = 'auth.refresh-token';
 /** openid-client's per-request timeout (seconds) for discovery, token, revocation calls. */
 const HTTP_TIMEOUT_S = 30;
+/** Another host's refresh holds the lock at most this long (HTTP timeout plus the saving). */
+const REFRESH_LOCK_WAIT_MS = 2 * HTTP_TIMEOUT_S * 1000 + 15_000;
 /** After a failed background renewal (network), try again this soon. */
 const RETRY_RENEW_MS = 30_000;
 
@@ -42,6 +46,14 @@ export interface AuthServiceOptions {
    * that `resourceTokenSource(r)` can later get a token for each with the refresh token.
    */
   resources?: string[];
+  /**
+   * The data folder whose refresh lock this service takes around every use of the refresh
+   * token, shared by every host on it (the app, the headless host, CLI commands). Inside the
+   * lock the service first reads the saved token: another host may have rotated it, and the
+   * old one is spent (providers with rotation revoke the sign-in when it comes back).
+   * Without it, only this process's uses are serialised (tests with an in-memory store).
+   */
+  refreshLockDir?: string;
 }
 
 /** What main's DICOMweb client asks tokens from (structurally main/sources/dicomweb TokenSource). */
@@ -113,6 +125,19 @@ function describeCauses(err: unknown): string {
   return out.join(' <- ');
 }
 
+/**
+ * A group as people name it: Keycloak's group mapper sends full paths (`/pathology`,
+ * `/hospital/pathology`) unless "Full group path" is off; shown without the leading `/`.
+ */
+export function groupName(g: string): string {
+  return g.replace(/^\/+/, '');
+}
+
+/** Whether two group names are the same group, in either form (`/pathology` and `pathology`). */
+export function sameGroup(a: string, b: string): boolean {
+  return groupName(a) === groupName(b);
+}
+
 function userFromClaims(claims: Record<string, unknown>): UserInfo {
   const str = (k: string): string | undefined => (typeof claims[k] === 'string' && claims[k] !== '' ? (claims[k] as string) : undefined);
   const sub = str('sub') ?? '';
@@ -122,7 +147,7 @@ function userFromClaims(claims: Record<string, unknown>): UserInfo {
     sub,
     name: str('name') ?? str('preferred_username') ?? email ?? sub,
     ...(email ? { email } : {}),
-    groups: list('groups') ?? list('cognito:groups') ?? list('roles') ?? [],
+    groups: (list('groups') ?? list('cognito:groups') ?? list('roles') ?? []).map(groupName),
   };
 }
 
@@ -566,7 +591,21 @@ export class AuthService {
 
   /** Run one refresh-token grant after the previous one has finished (see #grantQueue). */
   #serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#grantQueue.then(fn, fn);
+    const locked = async (): Promise<T> => {
+      const dir = this.#o.refreshLockDir;
+      if (!dir) return fn();
+      const release = await acquireLock(join(dir, 'auth-refresh.lock'), {
+        timeoutMs: REFRESH_LOCK_WAIT_MS,
+        onTimeout: (owner) => authError('AUTH_REFRESH_BUSY', { details: owner ? { pid: owner.pid } : {} }),
+      });
+      try {
+        await this.#adoptRotatedElsewhere();
+        return await fn();
+      } finally {
+        await release();
+      }
+    };
+    const run = this.#grantQueue.then(locked, locked);
     this.#grantQueue = run.then(
       () => undefined,
       () => undefined,
@@ -685,6 +724,23 @@ export class AuthService {
     return got;
   }
 
+  /**
+   * Inside the refresh lock: when another host on this data folder rotated the refresh
+   * token since this one read it, the saved one is the only live one; use it.
+   */
+  async #adoptRotatedElsewhere(): Promise<void> {
+    const mine = this.#session?.refreshToken ?? this.#offline?.refreshToken;
+    if (!mine) return;
+    const stored = await this.#readStored();
+    if (!stored || stored.refreshToken === mine || stored.issuer !== this.#o.auth.issuer || stored.clientId !== this.#o.auth.clientId) return;
+    const who = this.#session?.user.sub ?? this.#state.user?.sub;
+    // Someone else signed in on this OS account meanwhile: not this session's token.
+    if (stored.user && who && stored.user.sub !== who) return;
+    if (this.#session) this.#session = { ...this.#session, refreshToken: stored.refreshToken };
+    else if (this.#offline) this.#offline.refreshToken = stored.refreshToken;
+    log.info('using the refresh token renewed by another program on this data folder');
+  }
+
   // ---- restore ----------------------------------------------------------------------
 
   async #readStored(): Promise<StoredRefresh | undefined> {
@@ -719,7 +775,8 @@ export class AuthService {
       return this.state();
     }
     const generation = this.#generation;
-    const run = this.#serial(() => this.#refreshWith(stored.refreshToken, undefined, generation));
+    // Read again inside the refresh lock: another host may have rotated it since.
+    const run = this.#serial(async () => this.#refreshWith((await this.#readStored())?.refreshToken ?? stored.refreshToken, undefined, generation));
     this.#refreshing = run;
     try {
       await run;

@@ -7,6 +7,8 @@
 import type { StorageEntry, StorageListing } from '../api/contract.js';
 import { AppError, isAppError } from '../common/errors.js';
 import { toCredentialProcessJson } from '../credentials/index.js';
+import type { CredentialProcessOutput } from '../credentials/credential-process.js';
+import { forgetCachedCredentials, readCachedCredentials, saveCachedCredentials } from './credential-cache.js';
 import { parseS3Uri } from '../sources/s3.js';
 import { flagInt, flagString, usageError, type FlagSpec, type ParsedArgs } from './args.js';
 import type { CliContext } from './context.js';
@@ -170,11 +172,14 @@ registerCommand({
 registerCommand({
   name: 'logout',
   summary: 'Sign out: revoke the tokens at the provider and delete the saved sign-in.',
-  usage: 'logout',
-  flags: {},
+  usage: 'logout [--no-browser]',
+  flags: {
+    'no-browser': { description: "print the provider's end-session address instead of opening a browser" },
+  },
   async run(ctx) {
     const auth = await ctx.auth();
     const st = await auth.signOut();
+    await forgetCachedCredentials(await ctx.secretStore());
     if (st.error) throw new AppError(st.error.code, st.error.message, st.error.hint ? { hint: st.error.hint } : {});
     ctx.io.err('Signed out. The saved sign-in was deleted and revoked at the sign-in service.\n');
     return 0;
@@ -191,11 +196,24 @@ registerCommand({
   async run(ctx, args) {
     const format = flagString(args, 'format') ?? 'credential_process';
     if (!['credential_process', 'env', 'json'].includes(format)) throw usageError(`Unknown format "${format}".`, 'Use credential_process, env or json.');
-    const provider = await ctx.credentials();
-    const c = await provider.get();
-    const cp = toCredentialProcessJson(c);
+    // Take turns with parallel calls first: the one before may have left a set that still lasts.
+    await ctx.lockSession();
+    const store = await ctx.secretStore();
+    const cached = await readCachedCredentials(store, ctx.configured());
+    let cp: CredentialProcessOutput;
+    let identity: unknown;
+    if (cached) {
+      cp = cached.output;
+      identity = cached.identity;
+    } else {
+      const provider = await ctx.credentials();
+      cp = toCredentialProcessJson(await provider.get());
+      identity = provider.info();
+      const sub = (await ctx.auth()).user()?.sub;
+      if (sub) await saveCachedCredentials(store, ctx.configured(), sub, cp, identity).catch(() => undefined);
+    }
     if (format === 'credential_process') ctx.io.out(JSON.stringify(cp) + '\n');
-    else if (format === 'json') json(ctx, { ...cp, Identity: provider.info() });
+    else if (format === 'json') json(ctx, { ...cp, Identity: identity });
     else {
       const s = ctx.settings.storage.s3;
       const q = (v: string): string => `'${v.replace(/'/g, `'\\''`)}'`;

@@ -79,12 +79,17 @@ export class CliContext {
     return this.#store;
   }
 
+  /** Take this command's turn on the saved sign-in (held until dispose()); idempotent. */
+  async lockSession(): Promise<void> {
+    this.#unlock ??= await acquireSessionLock(this.configured().paths.data);
+  }
+
   /** The AuthService, with a saved sign-in restored when there is one. */
   auth(): Promise<AuthService> {
     this.#auth ??= (async () => {
       const s = this.configured();
       // Held until dispose(): restoring and any later refresh rotate the saved token.
-      this.#unlock = await acquireSessionLock(s.paths.data);
+      await this.lockSession();
       // As the app does: the sign-in asks for every configured archive, so `tile dicomweb://…` works later.
       const auth = createAuth(s, { secretStore: await this.secretStore(), openBrowser: this.#o.openBrowser, ...this.#fetchOption() });
       await auth.restore();

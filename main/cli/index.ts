@@ -80,13 +80,13 @@ export async function runCli(argv: readonly string[], o: RunOptions = {}): Promi
       openBrowser: async (url) => {
         const signingIn = new URL(url).searchParams.has('code_challenge');
         if (!noBrowser && (await openInSystemBrowser(url))) {
-          io.err(signingIn ? 'Opened the sign-in page in your browser. Waiting for you to finish there…\n' : 'Opened the sign-out page of the sign-in service in your browser.\n');
+          io.err(signingIn ? 'Opened the sign-in page in your browser. Waiting for you to finish there…\n' : 'Opened the end-session page of the sign-in service in your browser: it ends your single sign-on session there as well.\n');
           return;
         }
         io.err(
           signingIn
             ? `Open this address in a browser on this computer to sign in:\n\n${url}\n\nWaiting for the browser to come back…\n`
-            : `To also end your session at the sign-in service, open:\n${url}\n`,
+            : `The workstation's sign-in is revoked. To also end your single sign-on session at the sign-in service (the browser stays signed in there otherwise), open this end-session address:\n${url}\n`,
         );
       },
     });

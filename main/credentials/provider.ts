@@ -36,6 +36,12 @@ export interface StsProviderOptions {
   policy?: string;
   /** Appended to the session name so storage logs tell a job from the user's viewer. */
   sessionSuffix?: string;
+  /**
+   * Ask STS for no DurationSeconds, so credentials end with the web identity token (MinIO's
+   * rule). For renewal tests that must see several credential lifetimes in seconds; the
+   * app and the CLI never set it (see requestedDuration).
+   */
+  tokenBoundLifetime?: boolean;
 }
 
 interface Held {
@@ -178,7 +184,7 @@ export class StsWebIdentityProvider implements CredentialProvider {
     const user = this.#o.identity.user();
     const base = sanitizeSessionName(user?.email ?? user?.name ?? user?.sub);
     const roleSessionName = this.#o.sessionSuffix ? sanitizeSessionName(`${base.slice(0, 63 - this.#o.sessionSuffix.length)}+${this.#o.sessionSuffix}`) : base;
-    const call = async (forceRefresh: boolean): ReturnType<typeof assumeRoleWithWebIdentity> => {
+    const call = async (forceRefresh: boolean, durationSeconds: number): ReturnType<typeof assumeRoleWithWebIdentity> => {
       const webIdentityToken = await this.#token(forceRefresh);
       this.stsCalls++;
       return assumeRoleWithWebIdentity(
@@ -189,20 +195,28 @@ export class StsWebIdentityProvider implements CredentialProvider {
           roleArn: this.#o.sts.roleArn,
           roleSessionName,
           webIdentityToken,
-          durationSeconds: this.#o.sts.durationSeconds,
+          durationSeconds,
           ...(this.#o.policy ? { policy: this.#o.policy } : {}),
         },
         this.#fetch,
       );
     };
     let result;
+    let duration = this.#o.tokenBoundLifetime ? 0 : requestedDuration(this.#o.sts);
     try {
-      result = await call(afterRejection);
+      try {
+        result = await call(afterRejection, duration);
+      } catch (err) {
+        // AWS refuses more than the role's MaxSessionDuration: then its own default (1 h).
+        if (!(duration > 0 && this.#o.sts.durationSeconds === 0 && isDurationRefusal(err))) throw err;
+        duration = 0;
+        result = await call(afterRejection, duration);
+      }
     } catch (err) {
       // STS thought the token expired (our clock is behind, or it expired in transit):
       // one fresh token, one more try.
       if (!isAppError(err, 'STS_EXPIRED_TOKEN')) throw err;
-      result = await call(true);
+      result = await call(true, duration);
     }
     const obtainedAt = this.#now();
     const identity = result.identity || `${this.#o.sts.provider}:${user?.email ?? user?.sub ?? roleSessionName}`;
@@ -245,4 +259,26 @@ export class StsWebIdentityProvider implements CredentialProvider {
       }
     }
   }
+}
+
+/**
+ * The lifetime asked of STS, decoupled from the ID token's (5 minutes on Keycloak's
+ * defaults): credentials that die with the token make aws-cli and boto3, which refresh
+ * anything with less than 10–15 minutes left, start `credential_process` before every call.
+ * storage.sts.durationSeconds wins; else MinIO gets 1 h (it honours DurationSeconds whatever
+ * the token's remaining life) and AWS the 12 h maximum, lowered to the role's own maximum
+ * when AWS refuses it (see isDurationRefusal).
+ */
+export const MINIO_DEFAULT_DURATION_S = 3600;
+export const AWS_MAX_DURATION_S = 43_200;
+export function requestedDuration(sts: Settings['storage']['sts']): number {
+  if (sts.durationSeconds > 0) return sts.durationSeconds;
+  return sts.provider === 'minio' ? MINIO_DEFAULT_DURATION_S : AWS_MAX_DURATION_S;
+}
+
+/** AWS: "The requested DurationSeconds exceeds the MaxSessionDuration set for this role." */
+function isDurationRefusal(err: unknown): boolean {
+  if (!isAppError(err)) return false;
+  const d = (err.details ?? {}) as { stsCode?: unknown; stsMessage?: unknown };
+  return typeof d.stsMessage === 'string' && /DurationSeconds/i.test(d.stsMessage) && (d.stsCode === 'ValidationError' || d.stsCode === 'InvalidParameterValue');
 }

@@ -62,28 +62,33 @@ export async function completeLogin(page: Page, authorizationUrl: string, user: 
     );
 
   const nav = page.goto(authorizationUrl, { waitUntil: 'commit' }).catch(() => undefined);
-  const first = await Promise.race([callbackSeen, pageShows('input[name=username], [data-oidc-error]')]);
+  const first = await Promise.race([callbackSeen, pageShows(`input[name=username], ${ERROR_PAGE}`)]);
   await nav;
   if (first === 'callback' || reached) return;
   if (first === 'timeout') throw new Error(`The identity provider's login page did not appear for ${authorizationUrl}.`);
   await throwIfErrorPage(page);
 
   if (opts.deny) {
+    // Keycloak's login page has no cancel button: its "back to application" link is not offered either.
     await page.click('button[value=cancel]');
   } else {
     await page.fill('input[name=username]', user.username);
     await page.fill('input[name=password]', user.password);
-    await page.click('button[value=login]');
+    await page.click('button[value=login], #kc-login');
   }
-  const outcome = await Promise.race([callbackSeen, pageShows('[data-login-error], [data-oidc-error]')]);
+  const outcome = await Promise.race([callbackSeen, pageShows(`${LOGIN_ERROR}, ${ERROR_PAGE}`)]);
   if (outcome === 'callback' || reached) return;
   if (outcome === 'timeout') throw new Error(`Sign-in as ${user.username}: the browser was not sent back to ${redirectUri}.`);
   await throwIfErrorPage(page);
-  const msg = await page.textContent('[data-login-error]').catch(() => null);
+  const msg = await page.textContent(LOGIN_ERROR).catch(() => null);
   throw new Error(`Sign-in as ${user.username} failed at the identity provider: ${msg ?? 'unknown error'}`);
 }
 
+// The in-process provider's marks, and Keycloak's (keycloak.v2 login theme).
+const ERROR_PAGE = '[data-oidc-error], #kc-error-message';
+const LOGIN_ERROR = '[data-login-error], #input-error';
+
 async function throwIfErrorPage(page: Page): Promise<void> {
-  const el = await page.$('[data-oidc-error]');
+  const el = await page.$(ERROR_PAGE);
   if (el) throw new Error(`The identity provider showed an error page: ${(await el.textContent())?.trim() ?? ''}`);
 }

@@ -3,7 +3,7 @@
  * S3/STS endpoints, buckets, demo users with passwords and groups, config file), then waits
  * for Ctrl-C or SIGTERM and stops everything: MinIO, the IdP, and the temp folder unless --keep.
  *
- *   npm run stack -- [--ttl-id SECONDS] [--ttl-access SECONDS] [--ttl-refresh SECONDS] [--dir DIR] [--keep] [--no-shared] [--dicomweb | --dicomweb-if-available]
+ *   npm run stack -- [--ttl-id SECONDS] [--ttl-access SECONDS] [--ttl-refresh SECONDS] [--dir DIR] [--keep] [--no-shared] [--dicomweb | --dicomweb-if-available] [--idp oidc-provider|keycloak]
  *
  * npm prints its own "> slide-workstation stack" banner on stdout; a script that reads the
  * JSON line should use `npm run -s stack` or `node --import tsx test/stack/cli.ts`.
@@ -13,7 +13,7 @@ import { startStack, type StackOptions } from './stack.js';
 
 function usage(message: string): never {
   process.stderr.write(
-    `stack: ${message}\nUsage: npm run stack -- [--ttl-id SECONDS] [--ttl-access SECONDS] [--ttl-refresh SECONDS] [--dir DIR] [--keep] [--no-shared] [--dicomweb | --dicomweb-if-available]\n`,
+    `stack: ${message}\nUsage: npm run stack -- [--ttl-id SECONDS] [--ttl-access SECONDS] [--ttl-refresh SECONDS] [--dir DIR] [--keep] [--no-shared] [--dicomweb | --dicomweb-if-available] [--idp oidc-provider|keycloak]\n`,
   );
   process.exit(2);
 }
@@ -37,7 +37,12 @@ function parse(argv: string[]): StackOptions {
     else if (a === '--dicomweb') opts.dicomweb = true;
     // The built-in demo: the archive when this machine can run it, else without (said on stderr).
     else if (a === '--dicomweb-if-available') opts.dicomweb = 'if-available';
-    else if (a === '--dir') opts.dir = argv[++i] ?? usage('--dir needs a folder');
+    // Keycloak (needs Java 21+): the real server instead of the in-process provider.
+    else if (a === '--idp') {
+      const v = argv[++i];
+      if (v !== 'keycloak' && v !== 'oidc-provider') usage('--idp takes keycloak or oidc-provider');
+      opts.idp = v;
+    } else if (a === '--dir') opts.dir = argv[++i] ?? usage('--dir needs a folder');
     else usage(`unknown option ${a}`);
   }
   if (Object.keys(ttl).length) opts.ttl = ttl;

@@ -15,11 +15,14 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { flatten, validateLayer } from '../../main/config/load.js';
+import { AppError } from '../../main/common/errors.js';
+import { sameGroup } from '../../main/auth/service.js';
 import { startIdp, DEMO_USERS, DICOMWEB_AUDIENCE, DICOMWEB_RESOURCE, type DemoUser, type IdpOptions, type RunningIdp } from './idp.js';
 import { addCannedPolicy, readOnlyPolicy, startMinio, type RunningMinio } from './minio.js';
 import { ensureDemoSlide } from './demo-slides.js';
 import { orthancUnavailable, startOrthanc, type RunningOrthanc } from './orthanc.js';
 import { startTokenGate, type RunningTokenGate } from './token-gate.js';
+import { createKeycloakRealm, defaultIdpKind, keycloakServer, type IdpKind, type KeycloakRealm } from './keycloak.js';
 
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** The shared real-slide collection, read in place; never copied into the project. */
@@ -41,6 +44,11 @@ export interface StackOptions {
    * when this machine can (the built-in demo), else go on without and say why on stderr.
    */
   dicomweb?: boolean | 'if-available';
+  /**
+   * Which identity provider: the in-process oidc-provider, or a realm on the real Keycloak
+   * server (test/stack/keycloak.ts). Default: WSI_TEST_IDP, else oidc-provider.
+   */
+  idp?: IdpKind;
 }
 
 export interface StackDicomweb {
@@ -77,6 +85,9 @@ export interface RunningStack {
   configFile: string;
   dir: string;
   idp: RunningIdp;
+  /** Which provider `idp` is; with 'keycloak', `keycloak` is its realm. */
+  idpKind: IdpKind;
+  keycloak?: KeycloakRealm;
   minio: RunningMinio;
   /** Present when started with `dicomweb: true`. */
   dicomweb?: StackDicomweb;
@@ -140,10 +151,22 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     // Demo slides first: on a cold cache this is the slow, most likely failing part.
     const slidePaths = Object.fromEntries(Object.entries(DEMO_SLIDES).map(([b, spec]) => [b, ensureDemoSlide(spec)]));
 
-    const idp = await startIdp({
-      ...(options.ttl ? { ttl: options.ttl } : {}),
-      ...(options.extraRedirectUris ? { extraRedirectUris: options.extraRedirectUris } : {}),
-    });
+    const idpKind = options.idp ?? defaultIdpKind();
+    let keycloak: KeycloakRealm | undefined;
+    let idp: RunningIdp;
+    if (idpKind === 'keycloak') {
+      const realm = await createKeycloakRealm(await keycloakServer(), {
+        ...(options.ttl ? { ttl: options.ttl } : {}),
+        ...(options.extraRedirectUris ? { extraRedirectUris: options.extraRedirectUris } : {}),
+      });
+      keycloak = realm;
+      idp = keycloakAsIdp(realm);
+    } else {
+      idp = await startIdp({
+        ...(options.ttl ? { ttl: options.ttl } : {}),
+        ...(options.extraRedirectUris ? { extraRedirectUris: options.extraRedirectUris } : {}),
+      });
+    }
     cleanups.push(() => idp.stop());
     const minioDir = join(dir, 'minio');
     mkdirSync(minioDir, { recursive: true });
@@ -204,8 +227,9 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       const gate = await startTokenGate({
         upstream: orthanc.baseUrl,
         issuer: idp.issuer,
+        ...(keycloak ? { jwksUri: keycloak.jwksUri } : {}),
         audience,
-        allow: (claims) => Array.isArray(claims['groups']) && (claims['groups'] as unknown[]).some((g) => g === 'pathology' || g === 'research'),
+        allow: (claims) => Array.isArray(claims['groups']) && (claims['groups'] as unknown[]).some((g) => typeof g === 'string' && (sameGroup(g, 'pathology') || sameGroup(g, 'research'))),
       });
       cleanups.push(() => gate.stop());
       dicomweb = { root: `${gate.url}/dicom-web`, audience, name: 'pacs', label: 'Pathology PACS', resource: DICOMWEB_RESOURCE, orthanc, gate };
@@ -241,6 +265,8 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       configFile,
       dir,
       idp,
+      idpKind,
+      ...(keycloak ? { keycloak } : {}),
       minio,
       ...(dicomweb ? { dicomweb } : {}),
       startupMs: Date.now() - t0,
@@ -250,6 +276,18 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     await stopAll();
     throw err;
   }
+}
+
+/** A Keycloak realm behind the stack's IdP interface; Keycloak's keys never leave it, so nothing can be signed here. */
+function keycloakAsIdp(r: KeycloakRealm): RunningIdp {
+  return {
+    issuer: r.issuer,
+    clientId: r.clientId,
+    users: r.users,
+    jwks: { keys: [] },
+    signJwt: () => Promise.reject(new AppError('STACK_IDP_CANNOT_SIGN', 'Tokens with chosen claims can be signed only by the in-process provider.', { hint: 'Run this test with idp: \'oidc-provider\'.' })),
+    stop: () => r.stop(),
+  };
 }
 
 /** A file maps to one key; a folder (trailing slash) maps each file in it under the key prefix. */

@@ -25,7 +25,8 @@ describe('credential renewal with short lifetimes', () => {
   before(async () => {
     stack = await startStack({ seedSharedTestdata: false, ttl: { idToken: TTL_S, accessToken: TTL_S } });
     browser = await launchChromium();
-    alice = await signInAs(stack, browser, 'alice');
+    // Credentials bound to the 12-second tokens: several credential lifetimes within the test.
+    alice = await signInAs(stack, browser, 'alice', { provider: { tokenBoundLifetime: true } });
   });
   after(async () => {
     await alice?.dispose();
@@ -64,6 +65,7 @@ describe('credential renewal with short lifetimes', () => {
       sts: alice.settings.storage.sts,
       region: 'us-east-1',
       identity: alice.auth,
+      tokenBoundLifetime: true,
       now: () => Date.now() - 3_600_000,
     });
     const s3 = new S3Client({ endpoint: stack.s3Endpoint, region: 'us-east-1', forcePathStyle: true, credentials: skewed });
