@@ -84,7 +84,15 @@ async function open(probe: FormatProbe, signal?: AbortSignal): Promise<SlideRead
   const size = identity.size;
   const header = parseFileHeader(head, size);
   const positions = [header.directoryPosition, header.metadataPosition, header.attachmentDirectoryPosition];
-  const wanted = positions.map((p) => ({ offset: p, length: p > 0 ? GUESS : 0 }));
+  // A segment whose header is in the head is read to its exact end; others by a guess.
+  const wanted = positions.map((p) => {
+    if (!(p > 0)) return { offset: p, length: 0 };
+    if (p + SEGMENT_HEADER <= head.length) {
+      const used = usedSize(head.subarray(p, p + SEGMENT_HEADER));
+      if (used > 0) return { offset: p, length: SEGMENT_HEADER + used };
+    }
+    return { offset: p, length: GUESS };
+  });
   let [dirBytes, metaBytes, attBytes] = await readMany(reader, head, wanted, size, signal);
   // Second batch: the rest of whatever segment was longer than the guess.
   const parts = [dirBytes!, metaBytes!, attBytes!];
