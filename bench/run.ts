@@ -5,6 +5,7 @@
  *
  *   npm run bench -- [--mbit 20] [--rtt 50] [--out bench/results/latest.json]
  *   npm run bench -- --dicomweb-only     (only the DICOMweb figures, bench/dicomweb.ts)
+ *   npm run bench -- --formats-only      (only the research formats' open cost, bench/formats.ts)
  *
  * Storage is a real MinIO; the large slide (> 1 GB, > 100,000 px) is built from the real
  * test pixels by libvips at bench time (cached). Every figure is measured, none assumed.
@@ -20,6 +21,7 @@ import { LinkShaper } from './shaper.js';
 import { measureUiFirstViewport } from './ui.js';
 import { dicomwebRows, measureDicomweb, type DicomwebBench } from './dicomweb.js';
 import { ensureBigSlide } from './slide.js';
+import { formatOpenRows, measureFormatOpens, type FormatOpenBench } from './formats.js';
 import { measurePeer, type Measured, type Viewport } from './peer.js';
 import { openSlide } from '../main/formats/open.js';
 import { TileCache } from '../main/cache/tile-cache.js';
@@ -36,6 +38,7 @@ const { values: args } = parseArgs({
     out: { type: 'string', default: resolve(import.meta.dirname, 'results', 'latest.json') },
     'pin-min-downsample': { type: 'string', default: '8' },
     'dicomweb-only': { type: 'boolean', default: false },
+    'formats-only': { type: 'boolean', default: false },
   },
 });
 const mbit = Number(args.mbit);
@@ -68,6 +71,28 @@ async function dicomwebOnly(): Promise<void> {
   const text = `link: ${mbit} Mbit/s, ${rttMs} ms RTT\n${table}`;
   writeFileSync(out.replace(/\.json$/, '.table.txt'), text);
   process.stdout.write(text);
+}
+
+async function formatsOnly(): Promise<void> {
+  const stack = await startStack({ seedSharedTestdata: false });
+  const minio = stack.minio;
+  const shaper = new LinkShaper({ mbit, rttMs, target: { host: '127.0.0.1', port: Number(new URL(minio.endpoint).port) } });
+  try {
+    const credentials = { accessKeyId: minio.rootUser, secretAccessKey: minio.rootPassword };
+    const admin = new S3Client({ endpoint: minio.endpoint, region: 'us-east-1', forcePathStyle: true, credentials });
+    await admin.send(new CreateBucketCommand({ Bucket: BUCKET }));
+    const link = await shaper.start();
+    const formats = await measureFormatOpens({ admin, shaper, endpoint: link.url, bucket: BUCKET, credentials, log });
+    const out = args.out!.replace(/latest\.json$/, 'latest-formats.json');
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, link: { mbit, rtt_ms: rttMs }, formats }, null, 2) + '\n');
+    const text = `link: ${mbit} Mbit/s, ${rttMs} ms RTT\n${formatTable([['figure', 'engine', 'whole file', 'ratio', 'target', 'met'], ...formatOpenRows(formats)])}`;
+    writeFileSync(out.replace(/\.json$/, '.table.txt'), text);
+    process.stdout.write(text);
+  } finally {
+    await shaper.stop().catch(() => undefined);
+    await stack.stop().catch(() => undefined);
+  }
 }
 
 async function main(): Promise<void> {
@@ -199,6 +224,9 @@ async function main(): Promise<void> {
     // --- DICOMweb: the same engine over a frame archive, beside a one-frame-per-request peer
     const dicomweb = await measureDicomweb({ mbit, rttMs, log });
 
+    // --- the research formats' open cost beside reading each file whole
+    const formats = await measureFormatOpens({ admin, shaper, endpoint: link.url, bucket: BUCKET, credentials, log });
+
     const rssMb = process.memoryUsage().rss / 1024 ** 2;
     const result = {
       date: new Date().toISOString(),
@@ -238,6 +266,7 @@ async function main(): Promise<void> {
         state: pinProgress.state,
       },
       dicomweb,
+      formats,
       memory: { main_rss_mb: Math.round(rssMb) },
     };
     await service.close();
@@ -269,6 +298,7 @@ type Result = {
   cache: { tiles_per_s: number; fs_tiles_per_s: number; p99_ms: number };
   pin: { mbit_per_s: number; link_mbit: number };
   dicomweb?: DicomwebBench;
+  formats?: FormatOpenBench[];
   memory: { main_rss_mb: number };
 };
 
@@ -296,6 +326,7 @@ function renderTable(r: Result): string {
   const pin = r.pin.mbit_per_s / r.pin.link_mbit;
   rows.push(['pinning Mbit/s vs link', String(r.pin.mbit_per_s), String(r.pin.link_mbit), pin.toFixed(2), '>= 0.9 x link', ok(pin >= 0.9)]);
   if (r.dicomweb) rows.push(...dicomwebRows(r.dicomweb));
+  if (r.formats) rows.push(...formatOpenRows(r.formats));
   rows.push(['main RSS MB', String(r.memory.main_rss_mb), '', '', '', '']);
   return `link: ${r.link.mbit} Mbit/s, ${r.link.rtt_ms} ms RTT\n${formatTable(rows)}`;
 }
@@ -306,4 +337,4 @@ function formatTable(rows: string[][]): string {
   return `${rows.map(line).join('\n')}\n`;
 }
 
-await (args['dicomweb-only'] ? dicomwebOnly() : main());
+await (args['dicomweb-only'] ? dicomwebOnly() : args['formats-only'] ? formatsOnly() : main());

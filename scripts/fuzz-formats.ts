@@ -17,6 +17,7 @@ import { decodeTileToRgba } from '../main/formats/codecs/decode.js';
 import { openSlide, readTile } from '../main/formats/open.js';
 import { parseTiff } from '../main/formats/tiff/parse.js';
 import type { SlideReader } from '../main/formats/types.js';
+import { parseDirectory, parseFileHeader } from '../main/formats/czi/structure.js';
 import type { ByteRange, ObjectIdentity, RangeReader, RangeReadResult } from '../main/sources/types.js';
 
 import { TESTDATA } from '../test/support/paths.js';
@@ -35,6 +36,7 @@ export const SEEDS = [
   'dicom-wsi/wg26-bpaec-3dhistech-partial/7_0.dcm',
   'dicom-wsi/pathml-small_dicom-tcga.dcm',
   'zeiss-czi/S3_1Pos_2Mosaic_T1_Z1_CH1.czi',
+  'zeiss-czi/1_tileregion.czi',
 ];
 
 interface Seed {
@@ -103,9 +105,22 @@ export async function loadSeeds(names = SEEDS): Promise<Seed[]> {
       // Not a TIFF (DICOM, CZI): the head is the hot area.
     }
     if (name.endsWith('.dcm')) seed.hot.push({ offset: 128, length: Math.min(bytes.length - 128, 1 << 16) });
+    if (name.endsWith('.czi')) seed.hot.push(...cziHot(bytes));
     seeds.push(seed);
   }
   return seeds;
+}
+
+/** CZI: the segment directory, the attachment directory and each subblock's header are worth damaging. */
+function cziHot(bytes: Uint8Array): ByteRange[] {
+  try {
+    const h = parseFileHeader(bytes, bytes.length);
+    const hot: ByteRange[] = [{ offset: h.directoryPosition, length: 4096 }, { offset: h.attachmentDirectoryPosition, length: 1024 }, { offset: h.metadataPosition, length: 512 }];
+    for (const e of parseDirectory(bytes.subarray(h.directoryPosition), h.directoryPosition, bytes.length)) hot.push({ offset: e.filePosition, length: 300 });
+    return hot.filter((r) => r.offset > 0);
+  } catch {
+    return [];
+  }
 }
 
 type Mutation = (s: Seed, r: () => number, p: Map<number, number>) => { size?: number; label: string };

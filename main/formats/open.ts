@@ -5,6 +5,7 @@
  *
  * Precedence (tested in test/unit/formats/open.test.ts):
  *   1. dicom          DICM magic at 128; never a TIFF
+ *   1b. zeiss-czi     ZISRAWFILE segment at 0; never a TIFF
  *   2. hamamatsu-ndpi TIFF with tag 65420 (before anything else TIFF: its offsets need NDPI mode)
  *   3. aperio         TIFF whose first description starts with "Aperio"
  *   4. ome-tiff       TIFF with OME-XML in the first description
@@ -17,6 +18,7 @@ import type { RangeReader } from '../sources/types.js';
 import { aperioFormat } from './aperio.js';
 import { ByteStore } from './bytes.js';
 import { dicomFormat } from './dicom/format.js';
+import { cziFormat } from './czi/format.js';
 import { corrupt, unsupported } from './errors.js';
 import { genericTiffFormat } from './generic-tiff.js';
 import { ndpiFormat } from './ndpi.js';
@@ -28,7 +30,7 @@ import type { AssociatedImageName, EncodedTile, FormatProbe, SlideFormat, SlideR
 
 const log = logger('formats');
 
-export const FORMATS: readonly SlideFormat[] = [dicomFormat, ndpiFormat, aperioFormat, omeTiffFormat, genericTiffFormat];
+export const FORMATS: readonly SlideFormat[] = [dicomFormat, cziFormat, ndpiFormat, aperioFormat, omeTiffFormat, genericTiffFormat];
 
 /**
  * First read of every open. 64 KiB holds the first directories of SVS, vips, tifffile and
@@ -83,7 +85,7 @@ export async function openSlide(reader: RangeReader, options: OpenOptions = {}):
     const what = recognise(head, identity.uri, tiff);
     if (what) throw unsupported(what.format, `${what.name} is not supported yet.`, { uri: identity.uri });
     throw new AppError('FORMAT_UNKNOWN', 'This file is not a slide format the workstation knows.', {
-      hint: 'Supported: Aperio SVS, Hamamatsu NDPI, OME-TIFF, pyramidal TIFF/BigTIFF and DICOM WSI.',
+      hint: 'Supported: Aperio SVS, Hamamatsu NDPI, OME-TIFF, pyramidal TIFF/BigTIFF, DICOM WSI and Zeiss CZI.',
       details: { uri: identity.uri },
     });
   } catch (err) {

@@ -27,6 +27,7 @@ const BUILTIN: Record<string, () => Promise<Record<string, unknown>>> = {
   'builtin:decode': () => import('../formats/codecs/decode.js'),
   'builtin:region-codec': () => import('./region-codec.js'),
   'builtin:assemble-raw': () => import('./assemble-raw.js'),
+  'builtin:czi-compose': () => import('../formats/czi/compose.js'),
 };
 
 // Other modules by file URL (tests, extensions). Under tsx (tests, dev) the pool hands us

@@ -28,6 +28,12 @@ const NAME = 'NDPI-DAPI-TRITC.2ch-uint16-pyramid-subifds.ome.tif';
 const DICOM_FILE = 'dicom-wsi/wg26-bpaec-3dhistech-partial/5_0.dcm';
 const DICOM_FOLDER = 's3://research-slides/dicom/wg26-bpaec/';
 const DICOM_NAME = '5_0.dcm';
+/** Zeiss CZI (issue 14): Gray16 mosaics, one channel each, coloured as ZEN's display settings say. */
+const CZI = [
+  { file: 'zeiss-czi/1_tileregion.czi', name: '1_tileregion.czi', color: [0, 255, 91] },
+  { file: 'zeiss-czi/S3_1Pos_2Mosaic_T1_Z1_CH1.czi', name: 'S3_1Pos_2Mosaic_T1_Z1_CH1.czi', color: [0, 161, 255] },
+] as const;
+const CZI_FOLDER = 's3://research-slides/czi/';
 
 /** A channel's settings as the panel shows them. */
 interface Setting {
@@ -201,6 +207,42 @@ describe('fluorescence: composited channels on screen match the engine (headless
     );
     await engine.closeSlide(ref);
   });
+
+  for (const c of CZI) {
+    test(`Zeiss CZI ${c.name}: its channel in its own colour, composited like the engine`, async (tc) => {
+      const path = join(SHARED_TESTDATA, c.file);
+      if (!existsSync(path)) return tc.skip(`${c.file} is not in the shared test data`);
+      const ref = await engine.open(path);
+      const page = t.page;
+      await page.getByTestId('viewer-back').click();
+      await page.getByTestId('goto-input').fill(CZI_FOLDER);
+      await page.getByTestId('goto-button').click();
+      await page.locator(`[data-testid=listing][data-uri="${CZI_FOLDER}"]`).waitFor();
+      await page.locator(`[data-testid=entry][data-name="${c.name}"] [data-testid=open-slide]`).click();
+      await page.locator(`[data-testid=viewer][data-uri="${CZI_FOLDER}${c.name}"]`).waitFor();
+      await settle(page);
+      const settings = await readSettings(page, 1);
+      assert.deepEqual(settings.map((s) => s.color), [[...c.color]]);
+      const stem = `fluorescence-czi-${c.name.replace(/\.czi$/, '').toLowerCase()}`;
+      await shot(page, `${stem}-overview-screen`);
+      const overview = await compare(page, ref, settings, `${stem}-overview`);
+      assert.ok(overview.compared > 20_000, `compared ${overview.compared} pixels`);
+      assert.ok(overview.mae < 2, `overview mean absolute difference ${overview.mae.toFixed(2)}`);
+      assert.ok(overview.psnr >= 35, `overview PSNR ${overview.psnr.toFixed(1)} dB`);
+      const base = ref.descriptor.levels[0]!;
+      await page.evaluate((v) => (globalThis as WithViewerHook).__viewer!.setView(v), { x: Math.max(0, Math.floor(base.width / 2 - 400)), y: Math.max(0, Math.floor(base.height / 2 - 300)), zoom: 1 });
+      await settle(page);
+      const full = await compare(page, ref, settings, `${stem}-full-resolution`);
+      assert.equal(full.view.drawnLevel, 0);
+      assert.ok(full.mae < 2, `full-resolution mean absolute difference ${full.mae.toFixed(2)}`);
+      assert.ok(full.psnr >= 35, `full-resolution PSNR ${full.psnr.toFixed(1)} dB`);
+      process.stderr.write(
+        `fluorescence pixels ${c.name}: overview level ${overview.view.drawnLevel} MAE ${overview.mae.toFixed(2)} PSNR ${overview.psnr.toFixed(1)} dB; ` +
+          `full resolution MAE ${full.mae.toFixed(2)} PSNR ${full.psnr.toFixed(1)} dB\n`,
+      );
+      await engine.closeSlide(ref);
+    });
+  }
 
   test('no console errors and no failed requests', () => {
     assert.deepEqual(t.consoleErrors, []);

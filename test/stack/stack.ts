@@ -123,6 +123,8 @@ const SHARED_FILES: Record<string, [string, string][]> = {
     ['derived/ome-tiff/CMU-1-Small-Region.rgb-pyramid-subifds.ome.tif', 'ome-tiff/CMU-1-Small-Region.rgb-pyramid-subifds.ome.tif'],
     ['derived/ome-tiff/NDPI-DAPI-TRITC.2ch-uint16-pyramid-subifds.ome.tif', 'ome-tiff/NDPI-DAPI-TRITC.2ch-uint16-pyramid-subifds.ome.tif'],
     ['dicom-wsi/wg26-bpaec-3dhistech-partial/', 'dicom/wg26-bpaec/'],
+    ['zeiss-czi/1_tileregion.czi', 'czi/1_tileregion.czi'],
+    ['zeiss-czi/S3_1Pos_2Mosaic_T1_Z1_CH1.czi', 'czi/S3_1Pos_2Mosaic_T1_Z1_CH1.czi'],
   ],
   // Teaching: one of each remaining kind the engine reads, each DICOM object in a folder of its own (not one series).
   teaching: [

@@ -13,11 +13,12 @@ export interface RefResult {
   data: Uint8Array[];
 }
 
-export async function reference(mode: 'openslide' | 'dicom' | 'tifffile' | 'pillow' | 'j2k', file: string, requests: object[]): Promise<RefResult> {
+/** `python`: another interpreter, e.g. the test stack's venv with OpenSlide 4 (openslide-bin). */
+export async function reference(mode: 'openslide' | 'dicom' | 'tifffile' | 'pillow' | 'j2k', file: string, requests: object[], python = '/usr/bin/python3'): Promise<RefResult> {
   const dir = await mkdtemp(join(tmpdir(), 'fmt-ref-'));
   try {
     const stdout = await new Promise<string>((resolve, reject) => {
-      const child = execFile('/usr/bin/python3', [SCRIPT, mode, file, dir], { maxBuffer: 16 << 20 }, (err, out, errOut) => {
+      const child = execFile(python, [SCRIPT, mode, file, dir], { maxBuffer: 16 << 20 }, (err, out, errOut) => {
         if (err) reject(new Error(`${err.message}\n${errOut}`));
         else resolve(out);
       });
