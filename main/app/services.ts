@@ -19,7 +19,6 @@ import { createAssociatedRoute, isAssociatedPath } from '../api/associated-route
 import { createTileRoute } from '../api/tile-route.js';
 import { TileCache } from '../cache/tile-cache.js';
 import { AuthService, createSecretStore, type SecretStore } from '../auth/index.js';
-import { AppError } from '../common/errors.js';
 import { logger } from '../common/log.js';
 import { loadSettings, type LoadedSettings, type Settings } from '../config/index.js';
 import { resolveReader, resolveSource } from '../sources/resolve.js';
@@ -32,6 +31,8 @@ import { BUDGET_KEY, OfflineManager } from './pins.js';
 import { OpenSlides } from './slides.js';
 import { saveUserSetting } from './user-settings.js';
 import { createStorage, type StorageServices } from './storage.js';
+import { appErrors } from './errors.js';
+import { authErrors } from '../auth/errors.js';
 
 /** The CLI's file name too (main/cli/slide-commands.ts): `pin` there makes slides offline here. */
 export const TILE_CACHE_FILE = 'tiles.db';
@@ -170,7 +171,7 @@ export async function createServices(o: ServicesOptions): Promise<Services> {
       pickLocal: async (): Promise<StorageEntry | null> => {
         requireSignedIn(auth);
         if (!o.pickFile) {
-          throw new AppError('APP_NO_FILE_DIALOG', 'Opening a slide from this computer needs the desktop app.', {
+          throw appErrors.make('APP_NO_FILE_DIALOG', 'Opening a slide from this computer needs the desktop app.', {
             hint: 'This window is the headless host, which has no file dialog: start the app with npm start, or put the slide in storage.',
           });
         }
@@ -269,6 +270,6 @@ export async function createServices(o: ServicesOptions): Promise<Services> {
 
 function requireSignedIn(auth: AuthService): void {
   if (auth.state().status !== 'signed-in') {
-    throw new AppError('AUTH_NOT_SIGNED_IN', 'You are not signed in.', { hint: 'Sign in to see your storage.' });
+    throw authErrors.make('AUTH_NOT_SIGNED_IN', 'You are not signed in.', { hint: 'Sign in to see your storage.' });
   }
 }

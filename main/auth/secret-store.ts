@@ -10,8 +10,9 @@ import { spawn } from 'node:child_process';
 import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SecretStoreKind } from '../api/contract.js';
-import { AppError } from '../common/errors.js';
+import { type AppError } from '../common/errors.js';
 import { logger } from '../common/log.js';
+import { authErrors } from './errors.js';
 
 const log = logger('auth.secrets');
 const SERVICE = 'slide-workstation';
@@ -163,7 +164,7 @@ interface KeyringBackend {
 }
 
 function keyringFailure(op: string, r: RunResult): AppError {
-  return new AppError('SECRETS_KEYRING_FAILED', `The system keyring could not ${op} the saved sign-in.`, {
+  return authErrors.make('SECRETS_KEYRING_FAILED', `The system keyring could not ${op} the saved sign-in.`, {
     hint: 'Unlock the keyring (log out and in again), or ask IT to set secrets.store to "file".',
     details: { exitCode: r.code, stderr: r.stderr.slice(0, 300) },
   });

@@ -6,7 +6,7 @@
  */
 import * as oidc from 'openid-client';
 import type { AuthState, UserInfo } from '../api/contract.js';
-import { AppError } from '../common/errors.js';
+import { type AppError } from '../common/errors.js';
 import { logger, registerSecret } from '../common/log.js';
 import type { Settings } from '../config/schema.js';
 import type { FetchLike } from '../sources/types.js';
@@ -16,6 +16,7 @@ import { LoopbackListener } from './loopback.js';
 import type { PageContent } from './pages.js';
 import type { SecretStore } from './secret-store.js';
 import { needsConsentPrompt } from './provider-quirks.js';
+import { authErrors } from './errors.js';
 
 const log = logger('auth');
 
@@ -204,7 +205,7 @@ export class AuthService {
     try {
       url = new URL(this.#o.auth.issuer);
     } catch (err) {
-      throw new AppError('AUTH_NOT_CONFIGURED', 'Sign-in is not set up on this workstation.', {
+      throw authErrors.make('AUTH_NOT_CONFIGURED', 'Sign-in is not set up on this workstation.', {
         hint: 'IT: set auth.issuer to the OpenID Connect issuer URL of the organisation.',
         cause: err,
       });
@@ -869,7 +870,7 @@ export class AuthService {
     }
     const patch: Partial<AuthState> = { status: 'signed-out', warnings: [] };
     if (deleteError !== undefined) {
-      patch.error = new AppError('AUTH_SECRET_NOT_WIPED', `You are signed out, but the saved sign-in could not be removed from ${this.#o.secretStore.description}.`, {
+      patch.error = authErrors.make('AUTH_SECRET_NOT_WIPED', `You are signed out, but the saved sign-in could not be removed from ${this.#o.secretStore.description}.`, {
         hint: 'It has been revoked at the sign-in service and cannot be used. Remove it by hand or ask IT.',
       }).toJSON();
     }

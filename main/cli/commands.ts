@@ -5,7 +5,8 @@
  * storage.
  */
 import type { StorageEntry, StorageListing } from '../api/contract.js';
-import { AppError, isAppError } from '../common/errors.js';
+import { fromSerialized, isAppError } from '../common/errors.js';
+import { authErrors } from '../auth/errors.js';
 import { toCredentialProcessJson } from '../credentials/index.js';
 import { parseS3Uri } from '../sources/s3.js';
 import { flagInt, flagString, usageError, type FlagSpec, type ParsedArgs } from './args.js';
@@ -59,7 +60,7 @@ registerCommand({
     const st = await auth.signIn();
     if (st.status !== 'signed-in') {
       const e = st.error;
-      throw new AppError(e?.code ?? 'AUTH_FAILED', e?.message ?? 'The sign-in did not complete.', e?.hint ? { hint: e.hint } : {});
+      throw e ? fromSerialized(e) : authErrors.make('AUTH_FAILED', 'The sign-in did not complete.');
     }
     const u = auth.user();
     ctx.io.err(`Signed in as ${u?.name ?? u?.sub}${u?.email ? ` <${u.email}>` : ''}. The sign-in is kept in ${st.secretStore.description}.\n`);
@@ -175,7 +176,7 @@ registerCommand({
   async run(ctx) {
     const auth = await ctx.auth();
     const st = await auth.signOut();
-    if (st.error) throw new AppError(st.error.code, st.error.message, st.error.hint ? { hint: st.error.hint } : {});
+    if (st.error) throw fromSerialized(st.error);
     ctx.io.err('Signed out. The saved sign-in was deleted and revoked at the sign-in service.\n');
     return 0;
   },

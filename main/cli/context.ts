@@ -4,7 +4,7 @@
  * settings and `whoami` does not call STS unless asked. No decisions of its own.
  */
 import { AuthService, createSecretStore, type SecretStore } from '../auth/index.js';
-import { AppError } from '../common/errors.js';
+import { fromSerialized } from '../common/errors.js';
 import { loadSettings, isConfigured, type LoadedSettings, type Settings } from '../config/index.js';
 import { StsWebIdentityProvider } from '../credentials/index.js';
 import { S3Client } from '../sources/s3.js';
@@ -12,6 +12,8 @@ import { createDicomweb, dicomwebResources, type DicomwebServices } from '../app
 import { resolveReader, resolveSource, sourceKind } from '../sources/resolve.js';
 import type { FetchLike, FrameSource, RangeReader } from '../sources/types.js';
 import { acquireSessionLock } from './session-lock.js';
+import { authErrors } from '../auth/errors.js';
+import { configErrors } from '../config/errors.js';
 
 export interface CliIo {
   out: (text: string) => void;
@@ -56,7 +58,7 @@ export class CliContext {
   configured(): Settings {
     const s = this.settings;
     if (!isConfigured(s)) {
-      throw new AppError('CONFIG_NOT_SET_UP', 'No sign-in service is configured.', {
+      throw configErrors.make('CONFIG_NOT_SET_UP', 'No sign-in service is configured.', {
         hint: 'Pass --config FILE (for the demo: the "config" path printed by `npm run stack`), or ask IT for the settings file.',
       });
     }
@@ -94,8 +96,8 @@ export class CliContext {
     const auth = await this.auth();
     const st = auth.state();
     if (st.status === 'signed-in') return auth;
-    if (st.error) throw new AppError(st.error.code, st.error.message, { ...(st.error.hint ? { hint: st.error.hint } : {}), ...(st.error.details ? { details: st.error.details } : {}) });
-    throw new AppError('AUTH_NOT_SIGNED_IN', 'You are not signed in.', { hint: 'Run `slide-workstation login` first.' });
+    if (st.error) throw fromSerialized(st.error);
+    throw authErrors.make('AUTH_NOT_SIGNED_IN', 'You are not signed in.', { hint: 'Run `slide-workstation login` first.' });
   }
 
   async credentials(): Promise<StsWebIdentityProvider> {

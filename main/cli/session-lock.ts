@@ -8,7 +8,7 @@
  */
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AppError } from '../common/errors.js';
+import { cliErrors } from './errors.js';
 
 const STALE_MS = 10 * 60_000;
 
@@ -46,7 +46,7 @@ export async function acquireSessionLock(dataDir: string, o: { timeoutMs?: numbe
       continue;
     }
     if (Date.now() > deadline) {
-      throw new AppError('CLI_SESSION_BUSY', 'Another slide-workstation command is using your sign-in and did not finish.', {
+      throw cliErrors.make('CLI_SESSION_BUSY', 'Another slide-workstation command is using your sign-in and did not finish.', {
         hint: `Wait for it (a "login" waits for the browser) or stop it${owner > 0 ? ` (process ${owner})` : ''}, then try again.`,
       });
     }

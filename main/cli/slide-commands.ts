@@ -7,7 +7,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TileCache } from '../cache/tile-cache.js';
-import { AppError } from '../common/errors.js';
+import { fromSerialized } from '../common/errors.js';
 import { openSlide, readTile } from '../formats/open.js';
 import type { EncodedTile } from '../formats/types.js';
 import { sourceKind } from '../sources/resolve.js';
@@ -19,6 +19,7 @@ import { TileService } from '../tiles/service.js';
 import { flagString, usageError, type ParsedArgs } from './args.js';
 import { registerCommand } from './commands.js';
 import type { CliContext } from './context.js';
+import { tileErrors } from '../tiles/errors.js';
 
 /** A DICOM file's series siblings, read with this run's sign-in. */
 function siblingSources(ctx: CliContext): SiblingOptions {
@@ -82,7 +83,7 @@ registerCommand({
     const output = flagString(args, 'output');
     if (!output) throw usageError('Say where to write the tile with -o FILE.');
     const tile = sourceKind(args.positionals[0]!) === 'dicomweb' ? await dicomwebTile(ctx, args.positionals[0]!, level, col, row, plane) : await fileTile(ctx, args, level, col, row, plane);
-    if (!tile) throw new AppError('TILE_EMPTY', `Tile ${col},${row} of level ${level} holds no image data (an empty or sparse tile).`);
+    if (!tile) throw tileErrors.make('TILE_EMPTY', `Tile ${col},${row} of level ${level} holds no image data (an empty or sparse tile).`);
     await writeFile(output, tile.bytes);
     ctx.io.err(`Wrote ${tile.bytes.length} bytes (${tile.mime}, ${tile.width}×${tile.height}) to ${output}.\n`);
     return 0;
@@ -94,7 +95,7 @@ async function fileTile(ctx: CliContext, args: ParsedArgs, level: number, col: n
   const { reader, slide } = await open(ctx, args);
   try {
     const levels = slide.descriptor.levels.length;
-    if (level >= levels) throw new AppError('TILE_OUT_OF_RANGE', `The slide has ${levels} levels (0–${levels - 1}); there is no level ${level}.`);
+    if (level >= levels) throw tileErrors.make('TILE_OUT_OF_RANGE', `The slide has ${levels} levels (0–${levels - 1}); there is no level ${level}.`);
     return await readTile(slide, reader, level, col, row, plane);
   } finally {
     await slide.close();
@@ -201,7 +202,7 @@ registerCommand({
     }
     const p = job.progress();
     if (tty) ctx.io.err('\n');
-    if (p.state === 'error') throw new AppError(p.error?.code ?? 'PIN_FAILED', p.error?.message ?? 'Pinning stopped.', { hint: 'Run the same command again to resume; tiles already downloaded are kept.' });
+    if (p.state === 'error') throw p.error ? fromSerialized({ ...p.error, hint: 'Run the same command again to resume; tiles already downloaded are kept.' }) : tileErrors.make('PIN_FAILED');
     ctx.io.err(`Available offline: ${p.done}/${p.total} tiles, ${(p.bytes / 1e6).toFixed(1)} MB downloaded now.\n`);
     return 0;
   },

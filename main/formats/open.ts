@@ -25,6 +25,8 @@ import { recognise } from './sniff.js';
 import { parseTiff, readTiffHeader, type TiffFile } from './tiff/parse.js';
 import { Tag } from './tiff/tags.js';
 import type { AssociatedImageName, EncodedTile, FormatProbe, SlideFormat, SlideReader, TileLocation } from './types.js';
+import { commonErrors } from '../common/errors.js';
+import { formatErrors } from './errors.js';
 
 const log = logger('formats');
 
@@ -82,7 +84,7 @@ export async function openSlide(reader: RangeReader, options: OpenOptions = {}):
     }
     const what = recognise(head, identity.uri, tiff);
     if (what) throw unsupported(what.format, `${what.name} is not supported yet.`, { uri: identity.uri });
-    throw new AppError('FORMAT_UNKNOWN', 'This file is not a slide format the workstation knows.', {
+    throw formatErrors.make('FORMAT_UNKNOWN', 'This file is not a slide format the workstation knows.', {
       hint: 'Supported: Aperio SVS, Hamamatsu NDPI, OME-TIFF, pyramidal TIFF/BigTIFF and DICOM WSI.',
       details: { uri: identity.uri },
     });
@@ -94,9 +96,9 @@ export async function openSlide(reader: RangeReader, options: OpenOptions = {}):
 /** Anything a parser throws that is not an AppError is a damaged file (a RangeError from a short DataView…). */
 export function asFormatError(err: unknown): AppError {
   if (err instanceof AppError) return err;
-  if (isAbortError(err)) return new AppError('ABORTED', 'The operation was cancelled.', { cause: err });
+  if (isAbortError(err)) return commonErrors.make('ABORTED', 'The operation was cancelled.', { cause: err });
   const message = err instanceof Error ? err.message : String(err);
-  return new AppError('FORMAT_CORRUPT', `The slide file is damaged: ${message}.`, { cause: err, details: { offset: undefined } });
+  return formatErrors.make('FORMAT_CORRUPT', `The slide file is damaged: ${message}.`, { cause: err, details: { offset: undefined } });
 }
 
 /** The core checks what formats return and keeps foreign exceptions from leaking out. */

@@ -24,9 +24,10 @@
  * Error codes: ABORTED (the caller cancelled), TILE_READ_FAILED (wrapping a foreign
  * failure; AppErrors from the source pass through unchanged).
  */
-import { AppError, isAppError, toAppError } from '../common/errors.js';
+import { type AppError, assertNever, isAppError, toAppError, type ErrorKind } from '../common/errors.js';
 import type { FrameData, FrameSource } from '../sources/types.js';
 import { abortedError, ObjectIds, Pools, RANK, settleWaiters, type Pool as PoolOf, type Priority } from './pools.js';
+import { tileErrors } from './errors.js';
 
 
 export interface FrameSchedulerOptions {
@@ -115,7 +116,7 @@ export class FrameScheduler {
       maxFramesPerRequest: max,
       minFramesPerRequest: Math.min(max, Math.max(1, options.minFramesPerRequest ?? 4)),
       batchDelayMs: options.batchDelayMs ?? 4,
-      retryAlone: options.retryAlone ?? ((err) => /(^|_)(NOT_FOUND|BAD_RESPONSE|REQUEST_FAILED)$/.test(err.code)),
+      retryAlone: options.retryAlone ?? ((err) => retryAloneByKind(err.kind)),
     };
     this.#pools = new Pools<Want>({
       limitFor: (name) => this.#opts.parallelFor?.(name) ?? this.#opts.maxParallelPerPool,
@@ -231,7 +232,7 @@ export class FrameScheduler {
           this.#stats.requests += result.requests;
           this.#stats.bytesFetched += result.bytes;
           if (result.frames.length !== wants.length) {
-            throw new AppError('TILE_READ_FAILED', `The archive answered ${result.frames.length} frames where ${wants.length} were asked.`, {
+            throw tileErrors.make('TILE_READ_FAILED', `The archive answered ${result.frames.length} frames where ${wants.length} were asked.`, {
               details: { uri: first.source.uri, asked: wants.length, got: result.frames.length },
             });
           }
@@ -257,7 +258,7 @@ export class FrameScheduler {
       return;
     }
     const first = wants[0]!;
-    const error = toAppError(err, 'TILE_READ_FAILED', `Reading frames of ${first.source.uri} failed.`);
+    const error = toAppError(err, tileErrors, 'TILE_READ_FAILED', `Reading frames of ${first.source.uri} failed.`);
     const alive = wants.filter((w) => w.waiters.size > 0);
     if (wants.length > 1 && !isAppError(err, 'ABORTED') && this.#opts.retryAlone(error)) {
       // Which frame the archive objected to is unknown: ask each alone, in their places in the queue.
@@ -276,3 +277,28 @@ export class FrameScheduler {
 
 }
 
+
+/**
+ * Whether a batch that failed is worth splitting into single frames: an answer about the
+ * content (one frame missing or unreadable spoils a multipart batch) is; a connection,
+ * sign-in or access failure would fail every frame alike, and a busy archive must not
+ * get 32 requests instead of one.
+ */
+export function retryAloneByKind(kind: ErrorKind): boolean {
+  switch (kind) {
+    case 'not-found':
+    case 'invalid-input':
+      return true;
+    case 'unreachable':
+    case 'busy':
+    case 'denied':
+    case 'signin-needed':
+    case 'unsupported':
+    case 'conflict':
+    case 'cancelled':
+    case 'internal':
+      return false;
+    default:
+      return assertNever(kind);
+  }
+}

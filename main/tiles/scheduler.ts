@@ -21,6 +21,7 @@
  * failure; AppErrors from the source pass through unchanged).
  */
 import { toAppError, type AppError } from '../common/errors.js';
+import { tileErrors } from './errors.js';
 import type { ByteRange, RangeReader } from '../sources/types.js';
 import { abortedError, ObjectIds, Pools, RANK, settleWaiters, type Pool, type Priority } from './pools.js';
 
@@ -248,7 +249,7 @@ export class RangeScheduler {
             return;
           }
           this.#stats.failed += 1;
-          const error = toAppError(err, 'TILE_READ_FAILED', `Reading slide data from ${reader.uri} failed.`);
+          const error = toAppError(err, tileErrors, 'TILE_READ_FAILED', `Reading slide data from ${reader.uri} failed.`);
           for (const w of wants) settleWaiters(this.#wants, w, (waiter: Waiter) => waiter.reject(error));
         },
       )

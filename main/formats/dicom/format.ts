@@ -18,6 +18,7 @@ import { pyramidMpp } from './mpp.js';
 import { checkTransferSyntax, frameOf, frameTable, readInstance, T, WSI_SOP_CLASS, type DicomInstance } from './instance.js';
 import { isDicom, NeedMoreBytes, num, parseDicomHeader, seq, str } from './parser.js';
 import { hasJfif, interleave } from './pixels.js';
+import { formatErrors } from '../errors.js';
 
 const HEAD_SIZE = 256 << 10;
 const MAX_SIBLINGS = 2000;
@@ -153,7 +154,7 @@ class DicomSlideReader implements SlideReader {
 
   async readAssociated(name: AssociatedImageName, signal?: AbortSignal): Promise<EncodedTile> {
     const inst = this.#associated.get(name);
-    if (!inst) throw new AppError('FORMAT_NO_ASSOCIATED_IMAGE', `This slide has no ${name} image.`, { details: { name } });
+    if (!inst) throw formatErrors.make('FORMAT_NO_ASSOCIATED_IMAGE', `This slide has no ${name} image.`, { details: { name } });
     checkTransferSyntax(inst.header.transferSyntax);
     if (inst.columns * inst.rows === 1) {
       const loc = await locateFrame(inst, -1, 0, 0, 0, 0, signal);
