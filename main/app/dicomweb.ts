@@ -18,7 +18,7 @@ import { type AppError, toAppError } from '../common/errors.js';
 import type { DicomwebSetting, Settings } from '../config/index.js';
 import { dicomwebSeriesUri } from '../sources/dicomweb/address.js';
 import { DicomwebClient, type StudyQuery } from '../sources/dicomweb/client.js';
-import type { FetchLike } from '../sources/types.js';
+import type { FetchLike } from '../common/fetch.js';
 import { appErrors } from './errors.js';
 import { dicomwebErrors, type DicomwebErrorCode } from '../sources/dicomweb/errors.js';
 

@@ -15,7 +15,7 @@ import type { ConnectivityState } from '../api/contract.js';
 import { assertNever, isAbortError, isAppError, type ErrorKind } from '../common/errors.js';
 import { logger } from '../common/log.js';
 import type { Settings } from '../config/index.js';
-import type { FetchLike } from '../sources/types.js';
+import type { FetchLike } from '../common/fetch.js';
 import { isNetworkError, networkReason } from '../common/network.js';
 
 const log = logger('offline');

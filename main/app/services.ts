@@ -23,7 +23,7 @@ import { logger } from '../common/log.js';
 import { loadSettings, type LoadedSettings, type Settings } from '../config/index.js';
 import { resolveReader, resolveSource } from '../sources/resolve.js';
 import { dicomSiblings } from '../sources/siblings.js';
-import type { FetchLike } from '../sources/types.js';
+import type { FetchLike } from '../common/fetch.js';
 import { TileService, type SlideHandle } from '../tiles/service.js';
 import { createDicomweb, DEFAULT_PAGE_SIZE, dicomwebResources } from './dicomweb.js';
 import { Connectivity, endpointProbe, storageEndpoints, watchTileRoute } from './offline.js';

@@ -8,7 +8,7 @@ import type { AuthService } from '../auth/index.js';
 import type { Settings } from '../config/index.js';
 import { StsWebIdentityProvider, type CredentialProvider } from '../credentials/index.js';
 import { S3Client } from '../sources/s3.js';
-import type { FetchLike } from '../sources/types.js';
+import type { FetchLike } from '../common/fetch.js';
 import { credentialErrors } from '../credentials/errors.js';
 
 export interface StorageServices {

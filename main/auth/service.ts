@@ -9,7 +9,7 @@ import type { AuthState, UserInfo } from '../api/contract.js';
 import { type AppError } from '../common/errors.js';
 import { logger, registerSecret } from '../common/log.js';
 import type { Settings } from '../config/schema.js';
-import type { FetchLike } from '../sources/types.js';
+import type { FetchLike } from '../common/fetch.js';
 import { authError, mapOidcError } from './errors.js';
 import { defaultMinValidity, HEALTHIMAGING_MAX_AGE_S, lifetimeWarnings, needsRenewal, renewAt, type TokenTimes } from './lifetimes.js';
 import { LoopbackListener } from './loopback.js';

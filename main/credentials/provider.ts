@@ -16,7 +16,7 @@ import type { CredentialsInfo } from '../api/contract.js';
 import { isAppError, throwIfAborted } from '../common/errors.js';
 import { logger } from '../common/log.js';
 import type { Settings } from '../config/index.js';
-import type { FetchLike } from '../sources/types.js';
+import type { FetchLike } from '../common/fetch.js';
 import { assumeRoleWithWebIdentity, sanitizeSessionName } from './sts.js';
 import type { CredentialProvider, GetCredentialsOptions, TemporaryCredentials, WebIdentitySource } from './types.js';
 import { credentialErrors } from './errors.js';

@@ -19,7 +19,7 @@
 import { XMLParser } from 'fast-xml-parser';
 import { type AppError, isAbortError } from '../common/errors.js';
 import { registerSecret } from '../common/log.js';
-import type { FetchLike } from '../sources/types.js';
+import type { FetchLike } from '../common/fetch.js';
 import type { TemporaryCredentials } from './types.js';
 import { commonErrors } from '../common/errors.js';
 import { credentialErrors } from './errors.js';
