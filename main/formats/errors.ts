@@ -34,6 +34,11 @@ export const formatErrors = errorTable('formats', {
     message: 'This slide has no such image (label, macro or thumbnail).',
     hint: 'The scanner did not store it; the slide itself is not affected.',
   },
+  TILE_ASSEMBLY_INVALID: {
+    kind: 'invalid-input',
+    message: 'The slide file describes a tile that cannot be put together.',
+    hint: 'The file may be damaged: copy it again from the scanner or the archive.',
+  },
   FORMAT_BAD_LOCATION: {
     kind: 'internal',
     message: 'A tile location is not of the form its reader made.',

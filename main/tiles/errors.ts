@@ -37,11 +37,6 @@ export const tileErrors = errorTable('tiles', {
     message: 'The region asked for is too large to read at once.',
     hint: 'Ask for a smaller region, or a lower resolution level.',
   },
-  TILE_ASSEMBLY_INVALID: {
-    kind: 'invalid-input',
-    message: 'The slide file describes a tile that cannot be put together.',
-    hint: 'The file may be damaged: copy it again from the scanner or the archive.',
-  },
   TILE_READ_FAILED: {
     kind: 'internal',
     message: 'Reading slide data failed.',

@@ -28,7 +28,7 @@ if (!port) throw new Error('worker.ts must run in a worker thread');
 const BUILTIN: Record<string, () => Promise<Record<string, unknown>>> = {
   'builtin:decode': () => import('../formats/codecs/decode.js'),
   'builtin:region-codec': () => import('./region-codec.js'),
-  'builtin:assemble-raw': () => import('./assemble-raw.js'),
+  'builtin:assemble-raw': () => import('../formats/codecs/assemble-raw.js'),
 };
 
 // Other modules by file URL (tests, extensions). Under tsx (tests, dev) the pool hands us

@@ -22,7 +22,7 @@ import { T } from '../dicom/instance.js';
 import { num, str, tag, TS } from '../dicom/parser.js';
 import { corrupt, tileOutOfRange, unsupported } from '../errors.js';
 import { markRgb } from '../jpeg/markers.js';
-import { RAW_ASSEMBLER, type Jpeg2000AssemblyMeta } from '../../tiles/assemble-raw.js';
+import { RAW_ASSEMBLER, type Jpeg2000AssemblyMeta } from '../codecs/assemble-raw.js';
 import type { AssociatedImageName, EncodedTile, SlideDescriptor, SlideReader, TileLocation } from '../types.js';
 import { frameOfTile, layoutSeries, type SeriesLayout, type WebInstance } from './series.js';
 import { hasJfif, interleave } from '../dicom/pixels.js';

@@ -5,7 +5,7 @@
  * colour marker fixed; other compressions are decoded to raw samples.
  */
 import { throwIfAborted } from '../../common/errors.js';
-import { RAW_ASSEMBLER, type Jpeg2000AssemblyMeta, type RawAssemblyMeta } from '../../tiles/assemble-raw.js';
+import { RAW_ASSEMBLER, type Jpeg2000AssemblyMeta, type RawAssemblyMeta } from '../codecs/assemble-raw.js';
 import { decodeRawTile, type RawTileSpec } from '../codecs/raw.js';
 import { decodeTileToRgba } from '../codecs/decode.js';
 import { decodeJpeg2000 } from '../codecs/jpeg2000.js';

@@ -10,7 +10,7 @@ import { FileRangeReader } from '../../../main/sources/file.js';
 import type { ObjectIdentity } from '../../../main/sources/types.js';
 import { TileService } from '../../../main/tiles/service.js';
 import { WorkerPool } from '../../../main/tiles/workers.js';
-import { RAW_ASSEMBLER } from '../../../main/tiles/assemble-raw.js';
+import { RAW_ASSEMBLER } from '../../../main/formats/codecs/assemble-raw.js';
 import { deflateSync } from 'node:zlib';
 import { writeFileSync } from 'node:fs';
 import { CountingReader } from './fixtures/counting-reader.js';

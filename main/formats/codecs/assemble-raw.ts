@@ -10,12 +10,11 @@
  * `meta: { worker: RAW_ASSEMBLER, jpeg2000: { ycbcr } }` instead: their size and sample
  * layout come from the codestream. Pure: plain data in, an EncodedTile out.
  */
-import { type AppError } from '../common/errors.js';
-import { decodeJpeg2000 } from '../formats/codecs/jpeg2000.js';
-import { decodeRawTile, type RawTileSpec } from '../formats/codecs/raw.js';
-import type { EncodedTile, TileEncoding, TileLocation } from '../formats/types.js';
-import { formatErrors } from '../formats/errors.js';
-import { tileErrors } from './errors.js';
+import { type AppError } from '../../common/errors.js';
+import { decodeJpeg2000 } from './jpeg2000.js';
+import { decodeRawTile, type RawTileSpec } from './raw.js';
+import type { EncodedTile, TileEncoding, TileLocation } from '../types.js';
+import { formatErrors } from '../errors.js';
 
 /** Names this module to the worker pool (see BUILTIN in worker.ts). */
 export const RAW_ASSEMBLER = { module: 'builtin:assemble-raw', export: 'assembleRaw' } as const;
@@ -32,7 +31,7 @@ export interface Jpeg2000AssemblyMeta {
 }
 
 function invalid(location: TileLocation): AppError {
-  return tileErrors.make('TILE_ASSEMBLY_INVALID', 'A tile was sent for decoding without the description of how to decode it.', {
+  return formatErrors.make('TILE_ASSEMBLY_INVALID', 'A tile was sent for decoding without the description of how to decode it.', {
     details: { level: location.level, col: location.col, row: location.row },
   });
 }
