@@ -26,8 +26,10 @@ import type {
   StorageEntry,
   StorageListing,
 } from './contract.js';
-import { AppError, toAppError } from '../common/errors.js';
+import { type AppError, toAppError } from '../common/errors.js';
 import { logger } from '../common/log.js';
+import { apiErrors } from './errors.js';
+import { authErrors } from '../auth/errors.js';
 
 const log = logger('api');
 
@@ -138,7 +140,7 @@ export const CALLS: { [M in ApiMethod]: CallSpec<M> } = {
 };
 
 export function notSignedIn(): AppError {
-  return new AppError('AUTH_NOT_SIGNED_IN', 'You are not signed in.', { hint: 'Sign in to see your storage.' });
+  return authErrors.make('AUTH_NOT_SIGNED_IN', 'You are not signed in.', { hint: 'Sign in to see your storage.' });
 }
 
 /** The handlers the transports dispatch to: each call's access rule checked before its parameters are read. */
@@ -201,7 +203,7 @@ function studyQuery(v: unknown): DicomwebStudyQuery {
   return out;
 }
 function badParams(why: string): AppError {
-  return new AppError('API_BAD_PARAMS', `The app sent a malformed request: ${why}.`, { hint: 'Reload the window; if it persists, report a bug.' });
+  return apiErrors.make('API_BAD_PARAMS', `The app sent a malformed request: ${why}.`, { hint: 'Reload the window; if it persists, report a bug.' });
 }
 
 export function isApiMethod(handlers: ApiHandlers, name: string): name is ApiMethod {
@@ -217,7 +219,7 @@ export function serializeError(err: unknown): SerializedApiError {
 /** One call from either transport: unknown methods and thrown errors become an error reply. */
 export async function dispatch(handlers: ApiHandlers, method: string, params: unknown): Promise<ApiReply> {
   if (!isApiMethod(handlers, method)) {
-    return { ok: false, error: new AppError('API_UNKNOWN_METHOD', `The app asked for "${method}", which this version does not know.`).toJSON() };
+    return { ok: false, error: apiErrors.make('API_UNKNOWN_METHOD', `The app asked for "${method}", which this version does not know.`).toJSON() };
   }
   try {
     // The transports carry params as unknown JSON; each handler checks what it reads.

@@ -20,13 +20,14 @@
  * 404 for a slide id that is not open or a tile outside the grid; errors as text with a
  * status that says whose problem it is.
  */
-import { AppError, toAppError } from '../common/errors.js';
+import { assertNever, toAppError, type ErrorKind } from '../common/errors.js';
 import { logger } from '../common/log.js';
 import type { EncodedTile } from '../formats/types.js';
 import { encodePng } from '../tiles/region.js';
 import type { SlideHandle, TileService } from '../tiles/service.js';
 import { textResponse, type RequestHandler } from './app-protocol.js';
 import { SECURITY_HEADERS } from './security.js';
+import { tileErrors } from '../tiles/errors.js';
 
 const log = logger('tile-route');
 
@@ -130,7 +131,7 @@ async function browserImage(tile: EncodedTile): Promise<{ body: Uint8Array; type
     }
     return { body: await encodePng({ width: tile.width, height: tile.height, data: rgba }, { alpha: spp === 4 }), type: 'image/png' };
   }
-  throw new AppError('TILE_NOT_DISPLAYABLE', `Tiles with ${enc.bitsPerSample}-bit ${enc.sampleFormat} samples cannot be displayed yet.`, {
+  throw tileErrors.make('TILE_NOT_DISPLAYABLE', `Tiles with ${enc.bitsPerSample}-bit ${enc.sampleFormat} samples cannot be displayed yet.`, {
     hint: 'Ask for these samples with format=raw (the fluorescence viewer does); the CLI `region` command can export them as PNG.',
   });
 }
@@ -139,17 +140,39 @@ async function browserImage(tile: EncodedTile): Promise<{ body: Uint8Array; type
 export function errorResponse(err: unknown, signal: AbortSignal): Response {
   if (signal.aborted) return textResponse(503, 'Cancelled.');
   const e = toAppError(err);
-  const status = /NOT_SIGNED_IN|EXPIRED|UNAUTHORI[SZ]ED/.test(e.code)
-    ? 401
-    : /DENIED|FORBIDDEN/.test(e.code)
-      ? 403
-      : e.code === 'TILE_OUT_OF_RANGE' || e.code === 'TILE_SLIDE_CLOSED'
-        ? 404
-        : e.code === 'TILE_OFFLINE' || /NETWORK|UNREACHABLE|OFFLINE|TIMEOUT/.test(e.code)
-          ? 503
-          : e.code === 'TILE_NOT_DISPLAYABLE'
-            ? 415
-            : 502;
-  if (status >= 500) log.warn('tile failed', { code: e.code });
-  return textResponse(status, e.message, { 'x-error-code': e.code });
+  const status = statusFor(e.kind);
+  if (status >= 500) log.warn('tile failed', { code: e.code, kind: e.kind });
+  // The kind travels too: the viewer chooses its words and buttons from it, and the
+  // offline watcher tells "unreachable" from "busy" without reading the code.
+  return textResponse(status, e.message, {
+    'x-error-code': e.code,
+    'x-error-kind': e.kind,
+    ...(e.kind === 'busy' ? { 'retry-after': '2' } : {}),
+  });
+}
+
+/** The HTTP status of a failed tile, by kind (an <img> only sees the status). */
+export function statusFor(kind: ErrorKind): number {
+  switch (kind) {
+    case 'signin-needed':
+      return 401;
+    case 'denied':
+      return 403;
+    case 'not-found':
+      return 404;
+    case 'conflict':
+      return 409;
+    case 'unsupported':
+      return 415;
+    case 'invalid-input':
+      return 422;
+    case 'unreachable':
+    case 'busy':
+    case 'cancelled':
+      return 503;
+    case 'internal':
+      return 502;
+    default:
+      return assertNever(kind);
+  }
 }

@@ -14,11 +14,13 @@
  */
 import type { DicomwebSeries, DicomwebSourceInfo, DicomwebStudy, DicomwebStudyPage, DicomwebStudyQuery } from '../api/contract.js';
 import type { AuthService } from '../auth/index.js';
-import { AppError, toAppError } from '../common/errors.js';
+import { type AppError, toAppError } from '../common/errors.js';
 import type { DicomwebSetting, Settings } from '../config/index.js';
 import { dicomwebSeriesUri } from '../sources/dicomweb/address.js';
 import { DicomwebClient, type StudyQuery } from '../sources/dicomweb/client.js';
-import type { FetchLike } from '../sources/types.js';
+import type { FetchLike } from '../common/fetch.js';
+import { appErrors } from './errors.js';
+import { dicomwebErrors, type DicomwebErrorCode } from '../sources/dicomweb/errors.js';
 
 /** Studies per page when the renderer does not say. */
 export const DEFAULT_PAGE_SIZE = 50;
@@ -70,7 +72,7 @@ export function createDicomweb(w: DicomwebWiring): DicomwebServices {
   const find = (name: string): { setting: DicomwebSetting; client: DicomwebClient } => {
     const hit = clients.get(name.toLowerCase());
     if (!hit) {
-      throw new AppError('DICOMWEB_UNKNOWN_SOURCE', `The image archive "${name.slice(0, 80)}" is not in this workstation's settings.`, {
+      throw appErrors.make('DICOMWEB_UNKNOWN_SOURCE', `The image archive "${name.slice(0, 80)}" is not in this workstation's settings.`, {
         hint: entries.length ? `Known archives: ${entries.map(labelOf).join(', ')}.` : 'No image archive is configured. Ask IT to add one (storage.dicomweb).',
         details: { archive: name },
       });
@@ -137,7 +139,7 @@ export function createDicomweb(w: DicomwebWiring): DicomwebServices {
 }
 
 function badQuery(message: string): AppError {
-  return new AppError('DICOMWEB_BAD_QUERY', message, { hint: 'Correct the search and try again.' });
+  return appErrors.make('DICOMWEB_BAD_QUERY', message, { hint: 'Correct the search and try again.' });
 }
 
 /** Free text → QIDO matching a person expects: names match anywhere, IDs exactly unless they hold * or ?. */
@@ -208,6 +210,6 @@ async function inWords<T>(setting: DicomwebSetting, what: string, fn: () => Prom
   }
 }
 
-function fail(code: string, message: string, cause: AppError, details: Record<string, unknown>, hint?: string, retryable = cause.retryable): never {
-  throw new AppError(code, message, { cause, details, retryable, ...(hint ? { hint } : {}) });
+function fail(code: DicomwebErrorCode, message: string, cause: AppError, details: Record<string, unknown>, hint?: string, retryable = cause.retryable): never {
+  throw dicomwebErrors.make(code, message, { cause, details, retryable, ...(hint ? { hint } : {}) });
 }

@@ -1,7 +1,7 @@
 /**
  * Whether storage can be reached, as the app last found out. Nothing polls while things
  * work: a storage call that fails with a network error (connection refused, DNS, reset,
- * timeout, as `isNetworkError` in main/tiles/service.ts decides) turns the state to
+ * timeout, as `isNetworkError` in main/common/network.ts decides) turns the state to
  * offline, any storage call that succeeds turns it back. While offline, a cheap probe
  * (one HEAD request per endpoint; any HTTP answer, even 403, means "reachable") runs with
  * a growing interval, so the app notices by itself when the network is back.
@@ -12,11 +12,11 @@
 import { EventEmitter } from 'node:events';
 import type { RequestHandler } from '../api/app-protocol.js';
 import type { ConnectivityState } from '../api/contract.js';
-import { isAbortError } from '../common/errors.js';
+import { assertNever, isAbortError, isAppError, type ErrorKind } from '../common/errors.js';
 import { logger } from '../common/log.js';
 import type { Settings } from '../config/index.js';
-import type { FetchLike } from '../sources/types.js';
-import { isNetworkError } from '../tiles/service.js';
+import type { FetchLike } from '../common/fetch.js';
+import { isNetworkError, networkReason } from '../common/network.js';
 
 const log = logger('offline');
 
@@ -74,8 +74,9 @@ export class Connectivity {
       this.markOnline();
       return result;
     } catch (err) {
-      if (isNetworkError(err)) this.markOffline(err);
-      else if (!isAbortError(err)) this.markOnline();
+      const verdict = whatItSays(err);
+      if (verdict === 'unreachable') this.markOffline(err);
+      else if (verdict === 'reached') this.markOnline();
       throw err;
     }
   }
@@ -97,7 +98,7 @@ export class Connectivity {
   markOffline(cause: unknown): void {
     if (this.#disposed) return;
     if (this.#state.status !== 'offline') {
-      const reason = describe(cause);
+      const reason = networkReason(cause);
       this.#state = { status: 'offline', since: Date.now(), ...(reason ? { reason } : {}) };
       this.#delay = this.#minMs;
       log.warn('storage unreachable: working offline', { cause });
@@ -163,13 +164,14 @@ export class Connectivity {
 
 /**
  * The tile route, watched: a tile that failed because storage could not be reached (503
- * with a network error code, see main/api/tile-route.ts) means storage went away while a
+ * with kind `unreachable`, see main/api/tile-route.ts) means storage went away while a
  * slide was on screen, which no other call would notice until the next listing.
  */
 export function watchTileRoute(route: RequestHandler, connectivity: Connectivity): RequestHandler {
   return async (request) => {
     const response = await route(request);
-    if (response.status === 503 && /(^|_)(UNREACHABLE|NETWORK|TIMEOUT|CONNECTION)($|_)/.test(response.headers.get('x-error-code') ?? '')) {
+    // TILE_OFFLINE is a miss in the offline copy, itself a consequence of being offline: it says nothing new.
+    if (response.headers.get('x-error-kind') === 'unreachable' && response.headers.get('x-error-code') !== 'TILE_OFFLINE') {
       connectivity.markOffline(undefined);
     }
     return response;
@@ -199,26 +201,36 @@ export function endpointProbe(endpoints: string[], fetchImpl: FetchLike = fetch)
   };
 }
 
-const REASONS: Record<string, string> = {
-  ECONNREFUSED: 'the connection was refused',
-  ECONNRESET: 'the connection was cut',
-  EPIPE: 'the connection was cut',
-  UND_ERR_SOCKET: 'the connection was cut',
-  ENOTFOUND: 'the server name could not be found',
-  EAI_AGAIN: 'the server name could not be looked up',
-  ETIMEDOUT: 'no answer in time',
-  UND_ERR_CONNECT_TIMEOUT: 'no answer in time',
-  ENETUNREACH: 'no network',
-  EHOSTUNREACH: 'the server is out of reach of this network',
-};
+/** What a failed storage call says about the connection. */
+type Verdict = 'unreachable' | 'reached' | 'nothing';
 
-/** Why, in a few words for the banner; undefined when the failure does not say. */
-function describe(err: unknown): string | undefined {
-  for (let e: unknown = err, depth = 0; e && depth < 6; depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && REASONS[code]) return REASONS[code];
-    if ((e as { name?: unknown }).name === 'TimeoutError') return REASONS['ETIMEDOUT'];
-    e = (e as { cause?: unknown }).cause;
+function whatItSays(err: unknown): Verdict {
+  if (isNetworkError(err)) return 'unreachable';
+  if (isAbortError(err)) return 'nothing';
+  return isAppError(err) ? verdictOf(err.kind) : 'nothing';
+}
+
+/**
+ * Only `unreachable` turns the app offline. A busy service (503 SlowDown, throttling)
+ * answered, so it is reachable: it is retried, and the pathologist is told it is busy,
+ * not that the network is gone.
+ */
+export function verdictOf(kind: ErrorKind): Verdict {
+  switch (kind) {
+    case 'unreachable':
+      return 'unreachable';
+    case 'busy':
+    case 'denied':
+    case 'signin-needed':
+    case 'not-found':
+    case 'unsupported':
+    case 'invalid-input':
+    case 'conflict':
+      return 'reached';
+    case 'cancelled':
+    case 'internal':
+      return 'nothing';
+    default:
+      return assertNever(kind);
   }
-  return undefined;
 }

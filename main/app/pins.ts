@@ -16,14 +16,17 @@
  * SETTINGS_LOCKED, SETTINGS_INVALID.
  */
 import type { CacheUsage, OfflineSlide, OpenedSlide, PinInfo } from '../api/contract.js';
-import { AppError, isAppError } from '../common/errors.js';
+import { type AppError, isAppError } from '../common/errors.js';
 import { logger } from '../common/log.js';
 import { SCHEMA } from '../config/schema.js';
 import { PinManager, type PinJob, type PinProgress } from '../tiles/pinning.js';
-import { isNetworkError, type TileService } from '../tiles/service.js';
+import { isNetworkError } from '../common/network.js';
+import type { TileService } from '../tiles/service.js';
 import type { Connectivity } from './offline.js';
 import type { OpenSlides } from './slides.js';
 import { slideName } from './slide-name.js';
+import { appErrors } from './errors.js';
+import { sourceErrors } from '../sources/errors.js';
 
 const log = logger('pins');
 const MiB = 1024 * 1024;
@@ -140,7 +143,7 @@ export class OfflineManager {
 
   add(uri: string, minDownsample: number | undefined): PinInfo {
     if (minDownsample !== undefined && !(Number.isFinite(minDownsample) && minDownsample >= 1)) {
-      throw new AppError('PIN_BAD_LEVEL', 'The chosen resolution is not one of the slide’s levels.', { details: { minDownsample } });
+      throw appErrors.make('PIN_BAD_LEVEL', 'The chosen resolution is not one of the slide’s levels.', { details: { minDownsample } });
     }
     const job = this.pins.pin(uri, minDownsample === undefined || minDownsample <= 1 ? {} : { minDownsample });
     this.#watch(job);
@@ -176,7 +179,7 @@ export class OfflineManager {
 
   #job(uri: string): PinJob {
     const job = this.pins.get(uri);
-    if (!job) throw new AppError('PIN_NOT_FOUND', 'This slide is not marked available offline.', { hint: 'Refresh the list of offline slides.', details: { uri } });
+    if (!job) throw appErrors.make('PIN_NOT_FOUND', 'This slide is not marked available offline.', { hint: 'Refresh the list of offline slides.', details: { uri } });
     return job;
   }
 
@@ -293,12 +296,12 @@ export class OfflineManager {
 
   setBudget(mib: number): CacheUsage {
     if (this.#locked.has(BUDGET_KEY)) {
-      throw new AppError('SETTINGS_LOCKED', 'The cache size is set by your organisation and cannot be changed here.', {
+      throw appErrors.make('SETTINGS_LOCKED', 'The cache size is set by your organisation and cannot be changed here.', {
         hint: 'Ask IT if the workstation needs a larger cache.',
       });
     }
     const problem = SCHEMA[BUDGET_KEY]?.(mib, BUDGET_KEY);
-    if (problem) throw new AppError('SETTINGS_INVALID', `The cache size ${String(mib)} MiB is not allowed: it ${problem}.`, { details: { mib } });
+    if (problem) throw appErrors.make('SETTINGS_INVALID', `The cache size ${String(mib)} MiB is not allowed: it ${problem}.`, { details: { mib } });
     this.#tiles.cache.setBudget(mib * MiB);
     log.info('cache budget changed', { mib });
     // Applied first: if the settings file cannot be written, the budget still holds until the app closes.
@@ -372,7 +375,7 @@ export class OfflineManager {
       this.#repinIfReplaced(opened.id);
       return opened;
     }
-    this.#connectivity.markOffline(new AppError('SOURCE_UNREACHABLE', 'Storage could not be reached when the slide was opened.'));
+    this.#connectivity.markOffline(sourceErrors.make('SOURCE_UNREACHABLE', 'Storage could not be reached when the slide was opened.'));
     const handle = this.#slides.get(opened.id);
     const record = handle?.cacheId === undefined ? undefined : this.#tiles.cache.slideById(handle.cacheId);
     const held = handle?.cacheId === undefined ? 0 : this.#tiles.cache.slideBytes(handle.cacheId).tiles;
@@ -385,7 +388,7 @@ export class OfflineManager {
 }
 
 function notOffline(uri: string, cause: unknown): AppError {
-  return new AppError('SLIDE_NOT_AVAILABLE_OFFLINE', `${slideName(uri)} is not available offline: storage cannot be reached and this computer holds no copy of it.`, {
+  return appErrors.make('SLIDE_NOT_AVAILABLE_OFFLINE', `${slideName(uri)} is not available offline: storage cannot be reached and this computer holds no copy of it.`, {
     hint: 'Open it again when the network is back. To read a slide without a network, make it available offline beforehand.',
     details: { uri },
     retryable: true,

@@ -20,7 +20,6 @@ import { createAssociatedRoute, isAssociatedPath } from '../api/associated-route
 import { createTileRoute } from '../api/tile-route.js';
 import type { TileCache } from '../cache/tile-cache.js';
 import { createSecretStore, type AuthService, type SecretStore } from '../auth/index.js';
-import { AppError } from '../common/errors.js';
 import { logFolder, logger } from '../common/log.js';
 import { createNetworkFetch, networkOptions } from '../net/fetch.js';
 import { loadSettings, type LoadedSettings, type Settings } from '../config/index.js';
@@ -33,6 +32,7 @@ import { BUDGET_KEY, OfflineManager } from './pins.js';
 import { OpenSlides } from './slides.js';
 import { saveUserSetting } from './user-settings.js';
 import { createStorage, type StorageServices } from './storage.js';
+import { appErrors } from './errors.js';
 
 export { TILE_CACHE_FILE } from './compose.js';
 
@@ -158,7 +158,7 @@ export async function createServices(o: ServicesOptions): Promise<Services> {
       want: (id, tiles, plane) => (auth.state().status === 'signed-in' ? slides.want(id, tiles.map(([level, col, row]) => ({ level, col, row, plane }))) : 0),
       pickLocal: async (): Promise<StorageEntry | null> => {
         if (!o.pickFile) {
-          throw new AppError('APP_NO_FILE_DIALOG', 'Opening a slide from this computer needs the desktop app.', {
+          throw appErrors.make('APP_NO_FILE_DIALOG', 'Opening a slide from this computer needs the desktop app.', {
             hint: 'This window is the headless host, which has no file dialog: start the app with npm start, or put the slide in storage.',
           });
         }

@@ -14,13 +14,13 @@
 import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import type { CacheStatsInfo, OpenedSlide, SlideSummary } from '../api/contract.js';
-import { AppError } from '../common/errors.js';
 import { logger } from '../common/log.js';
 import { isDicomwebUri, parseDicomwebUri } from '../sources/dicomweb/address.js';
 import type { SlideDescriptor } from '../formats/types.js';
 import type { SlideHandle, TileService } from '../tiles/service.js';
 import { TileHints, type TileHint } from './tile-hints.js';
 import { slideName } from './slide-name.js';
+import { appErrors } from './errors.js';
 
 const log = logger('slides');
 
@@ -52,17 +52,17 @@ export class OpenSlides {
       try {
         parseDicomwebUri(uri);
       } catch (err) {
-        throw new AppError('SLIDE_BAD_ADDRESS', `“${uri}” is not a DICOMweb series.`, { cause: err, hint: 'Open a series from the storage browser.' });
+        throw appErrors.make('SLIDE_BAD_ADDRESS', `“${uri}” is not a DICOMweb series.`, { cause: err, hint: 'Open a series from the storage browser.' });
       }
     } else if (/^file:/i.test(uri)) {
       if (!this.#local.has(uri)) {
-        throw new AppError('SLIDE_LOCAL_NOT_CHOSEN', 'This file on your computer can only be opened by choosing it again.', {
+        throw appErrors.make('SLIDE_LOCAL_NOT_CHOSEN', 'This file on your computer can only be opened by choosing it again.', {
           hint: 'Use “Open local slide…”: the workstation opens files from this computer only when you pick them.',
           details: { uri },
         });
       }
     } else if (!/^s3:\/\/[^/]+\/.+[^/]$/i.test(uri)) {
-      throw new AppError('SLIDE_BAD_ADDRESS', `“${uri}” is not a slide in storage.`, { hint: 'Open a slide file from the storage browser.' });
+      throw appErrors.make('SLIDE_BAD_ADDRESS', `“${uri}” is not a slide in storage.`, { hint: 'Open a slide file from the storage browser.' });
     }
     const handle = await this.tiles.open(uri);
     const id = randomBytes(16).toString('hex');

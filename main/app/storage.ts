@@ -5,11 +5,11 @@
  */
 import type { CredentialsInfo, StorageEntry, StorageListing } from '../api/contract.js';
 import type { AuthService } from '../auth/index.js';
-import { AppError } from '../common/errors.js';
 import type { Settings } from '../config/index.js';
 import { StsWebIdentityProvider } from '../credentials/index.js';
 import { S3Client } from '../sources/s3.js';
-import type { FetchLike } from '../sources/types.js';
+import type { FetchLike } from '../common/fetch.js';
+import { credentialErrors } from '../credentials/errors.js';
 
 export interface StorageServices {
   credentials: StsWebIdentityProvider;
@@ -55,7 +55,7 @@ export function createStorage(w: StorageWiring): StorageServices {
     credentialsInfo: async () => {
       await credentials.get();
       const info = credentials.info();
-      if (!info) throw new AppError('STS_FAILED', 'The storage sign-in gave no identity.');
+      if (!info) throw credentialErrors.make('STS_FAILED', 'The storage sign-in gave no identity.');
       return info;
     },
     // The locations are listed only once storage has accepted the user: someone without

@@ -9,8 +9,9 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { AppError } from '../common/errors.js';
 import { flatten, validateLayer } from '../config/index.js';
+import { appErrors } from './errors.js';
+import { configErrors } from '../config/errors.js';
 
 export const USER_SETTINGS_FILE = 'settings.json';
 
@@ -26,13 +27,13 @@ export function saveUserSetting(dataDir: string, dottedKey: string, value: unkno
     try {
       parsed = JSON.parse(readFileSync(path, 'utf8'));
     } catch (err) {
-      throw new AppError('CONFIG_INVALID', `Your settings file ${path} cannot be read, so the change was not saved.`, {
+      throw configErrors.make('CONFIG_INVALID', `Your settings file ${path} cannot be read, so the change was not saved.`, {
         cause: err,
         hint: 'Fix or remove the file, then make the change again.',
       });
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      throw new AppError('CONFIG_INVALID', `Your settings file ${path} is not a JSON object, so the change was not saved.`, { hint: 'Fix or remove the file.' });
+      throw configErrors.make('CONFIG_INVALID', `Your settings file ${path} is not a JSON object, so the change was not saved.`, { hint: 'Fix or remove the file.' });
     }
     current = parsed as Record<string, unknown>;
   }
@@ -52,7 +53,7 @@ export function saveUserSetting(dataDir: string, dottedKey: string, value: unkno
     writeFileSync(tmp, `${JSON.stringify(current, null, 2)}\n`, { mode: 0o600 });
     renameSync(tmp, path);
   } catch (err) {
-    throw new AppError('SETTINGS_WRITE_FAILED', `The setting could not be saved to ${path}; it applies until the app is closed.`, {
+    throw appErrors.make('SETTINGS_WRITE_FAILED', `The setting could not be saved to ${path}; it applies until the app is closed.`, {
       cause: err,
       hint: 'Check that the folder is writable.',
     });

@@ -22,7 +22,8 @@
  * AUTH_FAILED              anything else (a bug, or a provider quirk we do not know)
  */
 import * as oidc from 'openid-client';
-import { AppError, isAbortError } from '../common/errors.js';
+import { AppError, errorTable, isAbortError, type ErrorEntry } from '../common/errors.js';
+import { isNetworkError } from '../common/network.js';
 
 export type AuthErrorCode =
   | 'AUTH_STATE_MISMATCH'
@@ -41,104 +42,136 @@ export type AuthErrorCode =
   | 'AUTH_RESOURCE_REFUSED'
   | 'AUTH_RESOURCE_UNAVAILABLE'
   | 'AUTH_REFRESH_BUSY'
-  | 'AUTH_FAILED';
+  | 'AUTH_FAILED'
+  | 'AUTH_NOT_CONFIGURED'
+  | 'AUTH_SECRET_NOT_WIPED'
+  | 'SECRETS_KEYRING_FAILED';
 
-const TEXT: Record<AuthErrorCode, { message: string; hint: string; retryable: boolean }> = {
+const TEXT: Record<AuthErrorCode, ErrorEntry> = {
   AUTH_STATE_MISMATCH: {
+    kind: 'signin-needed',
     message: 'The sign-in was stopped because the answer in the browser did not belong to the sign-in started here.',
     hint: 'Start the sign-in again from the workstation and finish it in the browser tab it opens. If this keeps happening, tell IT: something may be tampering with sign-in links.',
     retryable: true,
   },
   AUTH_NONCE_MISMATCH: {
+    kind: 'signin-needed',
     message: 'The sign-in was stopped because the identity returned by the sign-in service did not match this sign-in.',
     hint: 'Start the sign-in again. If this keeps happening, tell IT: it can mean a sign-in link from another session was used.',
     retryable: true,
   },
   AUTH_CODE_REJECTED: {
+    kind: 'signin-needed',
     message: 'The sign-in service refused to complete this sign-in (the one-time sign-in code was already used or has expired).',
     hint: 'Start the sign-in again and finish it within a few minutes.',
     retryable: true,
   },
   AUTH_ISSUER_MISMATCH: {
+    kind: 'invalid-input',
     message: 'The sign-in service answered as a different organisation than the one this workstation is set up for.',
     hint: 'IT: check auth.issuer; it must be exactly the issuer URL the provider publishes in its discovery document.',
     retryable: false,
   },
   AUTH_TOKEN_EXPIRED: {
+    kind: 'signin-needed',
     message: 'The sign-in service issued a sign-in that is already expired or not yet valid.',
     hint: "Check that this computer's date, time and time zone are correct, then sign in again.",
     retryable: true,
   },
   AUTH_PROVIDER_UNREACHABLE: {
+    kind: 'unreachable',
     message: "The organisation's sign-in service cannot be reached.",
     hint: 'Check the network connection (VPN, Wi-Fi) and try again. If other people cannot sign in either, tell IT.',
     retryable: true,
   },
   AUTH_CANCELLED: {
+    kind: 'cancelled',
     message: 'The sign-in was cancelled.',
     hint: 'Click "Sign in" to try again. If the sign-in page refused access, ask IT to give you access to the workstation.',
     retryable: true,
   },
   AUTH_TIMEOUT: {
+    kind: 'signin-needed',
     message: 'The sign-in took too long and was stopped.',
     hint: 'Click "Sign in" again and complete the sign-in in the browser window that opens.',
     retryable: true,
   },
   AUTH_SESSION_EXPIRED: {
+    kind: 'signin-needed',
     message: 'Your session has ended. Please sign in again.',
     hint: 'This happens after a long time away, after signing out elsewhere, or when IT ends sessions.',
     retryable: false,
   },
   AUTH_INSECURE_ISSUER: {
+    kind: 'invalid-input',
     message: 'The sign-in service is set up with an unencrypted (http://) address, which is not allowed.',
     hint: 'IT: use the https:// issuer URL. auth.allowInsecureIssuer exists only for local test environments.',
     retryable: false,
   },
   AUTH_PROVIDER_ERROR: {
+    kind: 'internal',
     message: 'The sign-in service reported an error.',
     hint: 'Try again. If it keeps failing, tell IT and quote the error code shown in the details.',
     retryable: true,
   },
   AUTH_PORT_IN_USE: {
+    kind: 'conflict',
     message: 'The workstation cannot receive the sign-in because another program is using its sign-in port.',
     hint: 'Close other copies of the workstation and try again. IT: auth.redirect.port is fixed; choose a free port or 0.',
     retryable: true,
   },
   AUTH_NOT_SIGNED_IN: {
+    kind: 'signin-needed',
     message: 'You are not signed in.',
     hint: 'Click "Sign in".',
     retryable: false,
   },
   AUTH_RESOURCE_REFUSED: {
+    kind: 'denied',
     message: 'The sign-in service will not give this workstation access to the image archive.',
     hint: 'Sign out and sign in again (the sign-in asks for every configured archive). If it persists, IT: register the archive\'s resource indicator (storage.dicomweb[].resource) for this client at the identity provider.',
     retryable: false,
   },
   AUTH_RESOURCE_UNAVAILABLE: {
+    kind: 'unsupported',
     message: 'The image archive needs its own access token, and the sign-in service did not allow the workstation to stay signed in (no refresh token), so it cannot get one.',
     hint: 'IT: allow the offline_access scope (refresh tokens) for this client, or let the archive accept the sign-in\'s own access token and remove storage.dicomweb[].resource.',
     retryable: false,
   },
   AUTH_REFRESH_BUSY: {
+    kind: 'busy',
     message: 'Another program on this computer is renewing your sign-in and has not finished.',
     hint: 'Wait a moment and try again. If it persists, close other copies of the workstation and slide-workstation commands (the process number is in the details).',
     retryable: true,
   },
   AUTH_FAILED: {
+    kind: 'internal',
     message: 'The sign-in failed for an unexpected reason.',
     hint: 'Try again. If it keeps failing, send the log file to IT.',
     retryable: true,
   },
+  AUTH_NOT_CONFIGURED: {
+    kind: 'invalid-input',
+    message: 'Sign-in is not set up on this workstation.',
+    hint: 'IT: set auth.issuer to the OpenID Connect issuer URL of the organisation.',
+  },
+  AUTH_SECRET_NOT_WIPED: {
+    kind: 'internal',
+    message: 'You are signed out, but the saved sign-in could not be removed from this computer.',
+    hint: 'It has been revoked at the sign-in service and cannot be used. Remove it by hand or ask IT.',
+  },
+  SECRETS_KEYRING_FAILED: {
+    kind: 'denied',
+    message: 'The system keyring could not keep the saved sign-in.',
+    hint: 'Unlock the keyring (log out and in again), or ask IT to set secrets.store to "file".',
+  },
 };
 
+/** The sign-in table: every AUTH_* code with its kind and words. */
+export const authErrors = errorTable<AuthErrorCode>('auth', TEXT);
+
 export function authError(code: AuthErrorCode, options: { cause?: unknown; details?: Record<string, unknown>; message?: string } = {}): AppError {
-  const t = TEXT[code];
-  return new AppError(code, options.message ?? t.message, {
-    hint: t.hint,
-    retryable: t.retryable,
-    ...(options.cause === undefined ? {} : { cause: options.cause }),
-    ...(options.details === undefined ? {} : { details: options.details }),
-  });
+  return authErrors.make(code, options);
 }
 
 /**
@@ -189,7 +222,6 @@ function providerError(code: 'AUTH_PROVIDER_ERROR' | 'AUTH_CANCELLED', err: unkn
 /** Which operation failed decides what `invalid_grant` means. */
 export type AuthOperation = 'discovery' | 'code' | 'refresh' | 'revoke';
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
 
 function causeChain(err: unknown): unknown[] {
   const out: unknown[] = [];
@@ -201,12 +233,12 @@ function causeChain(err: unknown): unknown[] {
   return out;
 }
 
+/** The one network test, plus oauth4webapi's own names for a timed-out or aborted request. */
 function isNetworkFailure(err: unknown): boolean {
+  if (isNetworkError(err)) return true;
   return causeChain(err).some((e) => {
-    if (typeof e !== 'object' || e === null) return false;
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && (NETWORK_CODES.has(code) || code === 'OAUTH_TIMEOUT' || code === 'OAUTH_ABORT')) return true;
-    return e instanceof TypeError && e.message === 'fetch failed';
+    const code = (e as { code?: unknown } | null)?.code;
+    return code === 'OAUTH_TIMEOUT' || code === 'OAUTH_ABORT';
   });
 }
 

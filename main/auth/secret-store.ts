@@ -9,8 +9,9 @@ import { createRequire } from 'node:module';
 import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SecretStoreKind } from '../api/contract.js';
-import { AppError } from '../common/errors.js';
+import { type AppError } from '../common/errors.js';
 import { logger } from '../common/log.js';
+import { authErrors } from './errors.js';
 
 const log = logger('auth.secrets');
 const SERVICE = 'slide-workstation';
@@ -151,7 +152,7 @@ function loadNative(): NativeEntryClass | undefined {
 }
 
 function keyringFailure(op: string, err: unknown): AppError {
-  return new AppError('SECRETS_KEYRING_FAILED', `The system keyring could not ${op} the saved sign-in.`, {
+  return authErrors.make('SECRETS_KEYRING_FAILED', `The system keyring could not ${op} the saved sign-in.`, {
     hint: 'Unlock the keyring (log out and in again), or ask IT to set secrets.store to "file".',
     cause: err,
     details: { reason: (err instanceof Error ? err.message : String(err)).slice(0, 300) },

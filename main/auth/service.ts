@@ -6,10 +6,10 @@
  */
 import * as oidc from 'openid-client';
 import type { AuthState, UserInfo } from '../api/contract.js';
-import { AppError } from '../common/errors.js';
+import { type AppError } from '../common/errors.js';
 import { logger, registerSecret } from '../common/log.js';
 import type { Settings } from '../config/schema.js';
-import type { FetchLike } from '../sources/types.js';
+import type { FetchLike } from '../common/fetch.js';
 import { authError, mapOidcError } from './errors.js';
 import { defaultMinValidity, HEALTHIMAGING_MAX_AGE_S, lifetimeWarnings, needsRenewal, renewAt, type TokenTimes } from './lifetimes.js';
 import { LoopbackListener } from './loopback.js';
@@ -18,6 +18,7 @@ import type { SecretStore } from './secret-store.js';
 import { needsConsentPrompt } from './provider-quirks.js';
 import { acquireLock } from '../common/process-lock.js';
 import { join } from 'node:path';
+import { authErrors } from './errors.js';
 
 const log = logger('auth');
 
@@ -229,7 +230,7 @@ export class AuthService {
     try {
       url = new URL(this.#o.auth.issuer);
     } catch (err) {
-      throw new AppError('AUTH_NOT_CONFIGURED', 'Sign-in is not set up on this workstation.', {
+      throw authErrors.make('AUTH_NOT_CONFIGURED', 'Sign-in is not set up on this workstation.', {
         hint: 'IT: set auth.issuer to the OpenID Connect issuer URL of the organisation.',
         cause: err,
       });
@@ -926,7 +927,7 @@ export class AuthService {
     }
     const patch: Partial<AuthState> = { status: 'signed-out', warnings: [] };
     if (deleteError !== undefined) {
-      patch.error = new AppError('AUTH_SECRET_NOT_WIPED', `You are signed out, but the saved sign-in could not be removed from ${this.#o.secretStore.description}.`, {
+      patch.error = authErrors.make('AUTH_SECRET_NOT_WIPED', `You are signed out, but the saved sign-in could not be removed from ${this.#o.secretStore.description}.`, {
         hint: 'It has been revoked at the sign-in service and cannot be used. Remove it by hand or ask IT.',
       }).toJSON();
     }

@@ -21,10 +21,11 @@ import Database from 'better-sqlite3';
 import { mkdirSync, readdirSync, renameSync, rmSync, existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { AppError } from '../common/errors.js';
+import { type AppError } from '../common/errors.js';
 import { logger } from '../common/log.js';
 import type { EncodedTile, SlideDescriptor, TileEncoding } from '../formats/types.js';
 import { SCHEMA_SQL, SCHEMA_VERSION } from './schema.js';
+import { cacheErrors } from './errors.js';
 
 const log = logger('cache');
 
@@ -200,7 +201,7 @@ export class TileCache {
       cache.#connect();
     } catch (err) {
       if (!isCorruption(err) && !isSqlite(err, 'SQLITE_CANTOPEN')) {
-        cache.#disable(new AppError('CACHE_IO', `The tile cache at ${path} cannot be opened; slides will load without it.`, {
+        cache.#disable(cacheErrors.make('CACHE_IO', `The tile cache at ${path} cannot be opened; slides will load without it.`, {
           cause: err,
           hint: 'Check that the cache folder is writable, or choose another cache folder in the settings.',
         }));
@@ -270,7 +271,7 @@ export class TileCache {
       if (existsSync(this.path)) renameSync(this.path, aside);
       for (const suffix of ['-wal', '-shm']) rmSync(this.path + suffix, { force: true });
     } catch (err) {
-      this.#disable(new AppError('CACHE_IO', `The damaged tile cache at ${this.path} could not be moved aside; slides will load without the cache.`, { cause: err }));
+      this.#disable(cacheErrors.make('CACHE_IO', `The damaged tile cache at ${this.path} could not be moved aside; slides will load without the cache.`, { cause: err }));
       return;
     }
     this.#queue.clear();
@@ -287,7 +288,7 @@ export class TileCache {
     try {
       this.#connect();
     } catch (err) {
-      this.#disable(new AppError('CACHE_IO', `A fresh tile cache could not be created at ${this.path}; slides will load without it.`, { cause: err }));
+      this.#disable(cacheErrors.make('CACHE_IO', `A fresh tile cache could not be created at ${this.path}; slides will load without it.`, { cause: err }));
     }
   }
 
@@ -309,7 +310,7 @@ export class TileCache {
       this.#disable(diskFull(err));
       return;
     }
-    this.#disable(new AppError('CACHE_IO', 'The tile cache failed and has been turned off; slides keep loading from storage.', { cause: err, retryable: true }));
+    this.#disable(cacheErrors.make('CACHE_IO', 'The tile cache failed and has been turned off; slides keep loading from storage.', { cause: err, retryable: true }));
   }
 
   get usable(): boolean {
@@ -859,7 +860,7 @@ function isCorruption(err: unknown): boolean {
 }
 
 function diskFull(cause: unknown): AppError {
-  return new AppError('CACHE_DISK_FULL', 'The disk holding the tile cache is full, so the cache has been turned off. Slides still open, but load from storage every time.', {
+  return cacheErrors.make('CACHE_DISK_FULL', 'The disk holding the tile cache is full, so the cache has been turned off. Slides still open, but load from storage every time.', {
     hint: 'Free some disk space or lower the cache size in the settings, then restart the app.',
     cause,
   });

@@ -2,7 +2,8 @@
  * Command-line parsing, pure: `slide-workstation <command> [positionals] [--flags]`.
  * Each command declares its flags, so a typo (`--conifg`) is refused, not ignored.
  */
-import { AppError } from '../common/errors.js';
+import { type AppError } from '../common/errors.js';
+import { cliErrors } from './errors.js';
 
 export interface FlagSpec {
   /** Takes a value (`--config FILE` / `--config=FILE`); else a switch (`--json`, `--no-browser`). */
@@ -19,7 +20,7 @@ export interface ParsedArgs {
 }
 
 export function usageError(message: string, hint?: string): AppError {
-  return new AppError('CLI_USAGE', message, { hint: hint ?? 'Run `slide-workstation help` for the commands and their options.' });
+  return cliErrors.make('CLI_USAGE', message, { hint: hint ?? 'Run `slide-workstation help` for the commands and their options.' });
 }
 
 /** Flags every command accepts. */

@@ -5,7 +5,8 @@
  * storage.
  */
 import type { StorageEntry, StorageListing } from '../api/contract.js';
-import { AppError, isAppError } from '../common/errors.js';
+import { fromSerialized, isAppError } from '../common/errors.js';
+import { authErrors } from '../auth/errors.js';
 import { toCredentialProcessJson } from '../credentials/index.js';
 import type { CredentialProcessOutput } from '../credentials/credential-process.js';
 import { forgetCachedCredentials, readCachedCredentials, saveCachedCredentials } from './credential-cache.js';
@@ -61,7 +62,7 @@ registerCommand({
     const st = await auth.signIn();
     if (st.status !== 'signed-in') {
       const e = st.error;
-      throw new AppError(e?.code ?? 'AUTH_FAILED', e?.message ?? 'The sign-in did not complete.', e?.hint ? { hint: e.hint } : {});
+      throw e ? fromSerialized(e) : authErrors.make('AUTH_FAILED', 'The sign-in did not complete.');
     }
     const u = auth.user();
     ctx.io.err(`Signed in as ${u?.name ?? u?.sub}${u?.email ? ` <${u.email}>` : ''}. The sign-in is kept in ${st.secretStore.description}.\n`);
@@ -180,7 +181,7 @@ registerCommand({
     const auth = await ctx.auth();
     const st = await auth.signOut();
     await forgetCachedCredentials(await ctx.secretStore());
-    if (st.error) throw new AppError(st.error.code, st.error.message, st.error.hint ? { hint: st.error.hint } : {});
+    if (st.error) throw fromSerialized(st.error);
     ctx.io.err('Signed out. The saved sign-in was deleted and revoked at the sign-in service.\n');
     return 0;
   },

@@ -7,13 +7,15 @@ import { createAuth, createSlideSources, type SlideSources } from '../app/compos
 import { createDicomweb, type DicomwebServices } from '../app/dicomweb.js';
 import { createStorage, type StorageServices } from '../app/storage.js';
 import { createSecretStore, type AuthService, type SecretStore } from '../auth/index.js';
-import { AppError } from '../common/errors.js';
 import { createNetworkFetch, networkOptions } from '../net/fetch.js';
+import { fromSerialized } from '../common/errors.js';
 import { loadSettings, isConfigured, type LoadedSettings, type Settings } from '../config/index.js';
 import type { StsWebIdentityProvider } from '../credentials/index.js';
 import type { S3Client } from '../sources/s3.js';
 import type { FetchLike, FrameSource, RangeReader } from '../sources/types.js';
 import { acquireSessionLock } from './session-lock.js';
+import { authErrors } from '../auth/errors.js';
+import { configErrors } from '../config/errors.js';
 
 export interface CliIo {
   out: (text: string) => void;
@@ -67,7 +69,7 @@ export class CliContext {
   configured(): Settings {
     const s = this.settings;
     if (!isConfigured(s)) {
-      throw new AppError('CONFIG_NOT_SET_UP', 'No sign-in service is configured.', {
+      throw configErrors.make('CONFIG_NOT_SET_UP', 'No sign-in service is configured.', {
         hint: 'Pass --config FILE (for the demo: the "config" path printed by `npm run stack`), or ask IT for the settings file.',
       });
     }
@@ -103,8 +105,8 @@ export class CliContext {
     const auth = await this.auth();
     const st = auth.state();
     if (st.status === 'signed-in') return auth;
-    if (st.error) throw new AppError(st.error.code, st.error.message, { ...(st.error.hint ? { hint: st.error.hint } : {}), ...(st.error.details ? { details: st.error.details } : {}) });
-    throw new AppError('AUTH_NOT_SIGNED_IN', 'You are not signed in.', { hint: 'Run `slide-workstation login` first.' });
+    if (st.error) throw fromSerialized(st.error);
+    throw authErrors.make('AUTH_NOT_SIGNED_IN', 'You are not signed in.', { hint: 'Run `slide-workstation login` first.' });
   }
 
   /** STS credentials and the S3 client, as the app wires them (main/app/storage.ts), once signed in. */

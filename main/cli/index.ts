@@ -4,25 +4,41 @@
  *
  * Exit codes (stable, for scripts):
  *   0 ok · 1 failed · 2 usage or settings error · 3 not signed in / sign-in refused ·
- *   4 access denied · 5 not found · 6 service unreachable · 130 cancelled
+ *   4 access denied · 5 not found · 6 service unreachable or busy · 130 cancelled
+ * (chosen by the error's kind, never by its code)
  * Errors go to stderr as `error CODE: message` plus a `hint:` line; data goes to stdout.
  */
 import { openInSystemBrowser } from '../app/open-browser.js';
-import { toAppError, type AppError } from '../common/errors.js';
+import { assertNever, toAppError, type AppError, type ErrorKind } from '../common/errors.js';
 import { configureLogging, redact } from '../common/log.js';
 import { flagString, GLOBAL_FLAGS, parseArgs, usageError, type FlagSpec } from './args.js';
 import { COMMANDS } from './commands.js';
 import { CliContext, type CliIo } from './context.js';
 import './slide-commands.js';
 
-export function exitCodeFor(code: string): number {
-  if (code === 'CLI_USAGE' || code.startsWith('CONFIG_') || code.endsWith('_BAD_URI')) return 2;
-  if (/_ACCESS_DENIED$/.test(code) || code === 'STS_POLICY_REJECTED') return 4;
-  if (/_NOT_FOUND$/.test(code)) return 5;
-  if (/_UNREACHABLE$|_UNAVAILABLE$/.test(code)) return 6;
-  if (code === 'ABORTED' || code === 'AUTH_CANCELLED') return 130;
-  if (code.startsWith('AUTH_') || code.startsWith('STS_') || code === 'SOURCE_CREDENTIALS_EXPIRED') return 3;
-  return 1;
+/** The exit code of a failure, by its kind (see the table at the top). */
+export function exitCodeFor(kind: ErrorKind): number {
+  switch (kind) {
+    case 'invalid-input':
+      return 2;
+    case 'signin-needed':
+      return 3;
+    case 'denied':
+      return 4;
+    case 'not-found':
+      return 5;
+    case 'unreachable':
+    case 'busy':
+      return 6;
+    case 'cancelled':
+      return 130;
+    case 'unsupported':
+    case 'conflict':
+    case 'internal':
+      return 1;
+    default:
+      return assertNever(kind);
+  }
 }
 
 function help(io: CliIo, command?: string): void {
@@ -94,7 +110,7 @@ export async function runCli(argv: readonly string[], o: RunOptions = {}): Promi
   } catch (err) {
     const e: AppError = toAppError(err);
     io.err(redact(`error ${e.code}: ${e.message}\n${e.hint ? `hint: ${e.hint}\n` : ''}`));
-    return exitCodeFor(e.code);
+    return exitCodeFor(e.kind);
   } finally {
     await ctx?.dispose();
   }

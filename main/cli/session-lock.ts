@@ -8,14 +8,14 @@
  * stale only when its owner process is gone (main/common/process-lock.ts).
  */
 import { join } from 'node:path';
-import { AppError } from '../common/errors.js';
 import { acquireLock } from '../common/process-lock.js';
+import { cliErrors } from './errors.js';
 
 export async function acquireSessionLock(dataDir: string, o: { timeoutMs?: number } = {}): Promise<() => Promise<void>> {
   return acquireLock(join(dataDir, 'cli-session.lock'), {
     timeoutMs: o.timeoutMs ?? 120_000,
     onTimeout: (owner) =>
-      new AppError('CLI_SESSION_BUSY', 'Another slide-workstation command is using your sign-in and did not finish.', {
+      cliErrors.make('CLI_SESSION_BUSY', 'Another slide-workstation command is using your sign-in and did not finish.', {
         hint: `Wait for it (a "login" waits for the browser) or stop it${owner ? ` (process ${owner.pid})` : ''}, then try again.`,
       }),
   });

@@ -7,7 +7,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { TileCache } from '../cache/tile-cache.js';
 import { createTileEngine } from '../app/compose.js';
-import { AppError } from '../common/errors.js';
+import { fromSerialized } from '../common/errors.js';
 import { openSlide, readTile } from '../formats/open.js';
 import type { EncodedTile } from '../formats/types.js';
 import { sourceKind } from '../sources/resolve.js';
@@ -18,6 +18,7 @@ import type { TileService } from '../tiles/service.js';
 import { flagString, usageError, type ParsedArgs } from './args.js';
 import { registerCommand } from './commands.js';
 import type { CliContext } from './context.js';
+import { tileErrors } from '../tiles/errors.js';
 
 async function open(ctx: CliContext, args: ParsedArgs): Promise<{ reader: RangeReader; slide: Awaited<ReturnType<typeof openSlide>> }> {
   const uri = args.positionals[0];
@@ -76,7 +77,7 @@ registerCommand({
     const output = flagString(args, 'output');
     if (!output) throw usageError('Say where to write the tile with -o FILE.');
     const tile = sourceKind(args.positionals[0]!) === 'dicomweb' ? await dicomwebTile(ctx, args.positionals[0]!, level, col, row, plane) : await fileTile(ctx, args, level, col, row, plane);
-    if (!tile) throw new AppError('TILE_EMPTY', `Tile ${col},${row} of level ${level} holds no image data (an empty or sparse tile).`);
+    if (!tile) throw tileErrors.make('TILE_EMPTY', `Tile ${col},${row} of level ${level} holds no image data (an empty or sparse tile).`);
     await writeFile(output, tile.bytes);
     ctx.io.err(`Wrote ${tile.bytes.length} bytes (${tile.mime}, ${tile.width}×${tile.height}) to ${output}.\n`);
     return 0;
@@ -88,7 +89,7 @@ async function fileTile(ctx: CliContext, args: ParsedArgs, level: number, col: n
   const { reader, slide } = await open(ctx, args);
   try {
     const levels = slide.descriptor.levels.length;
-    if (level >= levels) throw new AppError('TILE_OUT_OF_RANGE', `The slide has ${levels} levels (0–${levels - 1}); there is no level ${level}.`);
+    if (level >= levels) throw tileErrors.make('TILE_OUT_OF_RANGE', `The slide has ${levels} levels (0–${levels - 1}); there is no level ${level}.`);
     return await readTile(slide, reader, level, col, row, plane);
   } finally {
     await slide.close();
@@ -190,7 +191,7 @@ registerCommand({
     }
     const p = job.progress();
     if (tty) ctx.io.err('\n');
-    if (p.state === 'error') throw new AppError(p.error?.code ?? 'PIN_FAILED', p.error?.message ?? 'Pinning stopped.', { hint: 'Run the same command again to resume; tiles already downloaded are kept.' });
+    if (p.state === 'error') throw p.error ? fromSerialized({ ...p.error, hint: 'Run the same command again to resume; tiles already downloaded are kept.' }) : tileErrors.make('PIN_FAILED');
     ctx.io.err(`Available offline: ${p.done}/${p.total} tiles, ${(p.bytes / 1e6).toFixed(1)} MB downloaded now.\n`);
     return 0;
   },

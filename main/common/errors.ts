@@ -66,19 +66,31 @@ export function kindIsRetryable(kind: ErrorKind): boolean {
  * given at the throw site replaces the table's when it can say more (which file, which
  * tile). Tables register themselves so a test can check every code has a renderer text.
  */
+export interface MakeOptions {
+  message?: string;
+  hint?: string;
+  cause?: unknown;
+  details?: Record<string, unknown>;
+  retryable?: boolean;
+}
+
 export interface ErrorTable<C extends string> {
   readonly area: string;
   readonly entries: Readonly<Record<C, ErrorEntry>>;
-  make(code: C, options?: { message?: string; hint?: string; cause?: unknown; details?: Record<string, unknown>; retryable?: boolean }): AppError;
+  /** The AppError for `code`: the table's kind, and its words unless the throw site says more. */
+  make(code: C, messageOrOptions?: string | MakeOptions, options?: Omit<MakeOptions, 'message'>): AppError;
+  has(code: string): code is C;
 }
 
 const tables = new Map<string, ErrorTable<string>>();
+const codeOwner = new Map<string, string>();
 
 export function errorTable<C extends string>(area: string, entries: Record<C, ErrorEntry>): ErrorTable<C> {
   const table: ErrorTable<C> = {
     area,
     entries,
-    make(code, options = {}) {
+    make(code, messageOrOptions, more) {
+      const options: MakeOptions = typeof messageOrOptions === 'string' ? { ...more, message: messageOrOptions } : { ...messageOrOptions, ...more };
       const e = entries[code];
       return new AppError(code, options.message ?? e.message, {
         kind: e.kind,
@@ -88,9 +100,24 @@ export function errorTable<C extends string>(area: string, entries: Record<C, Er
         ...(options.details === undefined ? {} : { details: options.details }),
       });
     },
+    has(code: string): code is C {
+      return Object.prototype.hasOwnProperty.call(entries, code);
+    },
   };
+  for (const code of Object.keys(entries)) {
+    const owner = codeOwner.get(code);
+    // A code means one thing: two areas claiming it would give it two kinds.
+    if (owner !== undefined && owner !== area) throw new Error(`error code ${code} is in both the ${owner} and the ${area} tables`);
+    codeOwner.set(code, area);
+  }
   tables.set(area, table as unknown as ErrorTable<string>);
   return table;
+}
+
+/** The row of a code in whichever loaded table holds it. */
+export function entryFor(code: string): ErrorEntry | undefined {
+  const area = codeOwner.get(code);
+  return area === undefined ? undefined : tables.get(area)?.entries[code];
 }
 
 /** Every table loaded so far (tests import the areas, then check each code). */
@@ -140,6 +167,20 @@ export class AppError extends Error {
   }
 }
 
+/**
+ * An AppError again from its serialized form (a worker thread's answer, the API's error
+ * body in the CLI): the kind travels with it, so nothing downstream guesses from the code.
+ */
+export function fromSerialized(e: SerializedError, cause?: unknown): AppError {
+  return new AppError(e.code, e.message, {
+    kind: ERROR_KINDS.includes(e.kind) ? e.kind : 'internal',
+    retryable: e.retryable,
+    ...(e.hint === undefined ? {} : { hint: e.hint }),
+    ...(e.details === undefined ? {} : { details: e.details }),
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
 export interface SerializedError {
   code: string;
   kind: ErrorKind;
@@ -153,12 +194,23 @@ export function isAppError(err: unknown, code?: string): err is AppError {
   return err instanceof AppError && (code === undefined || err.code === code);
 }
 
+/** The codes every area may throw: a cancel, and the fallback for a foreign error. */
+export const commonErrors = errorTable('common', {
+  ABORTED: { kind: 'cancelled', message: 'The operation was cancelled.' },
+  INTERNAL: {
+    kind: 'internal',
+    message: 'Something unexpected went wrong inside the workstation.',
+    hint: 'Try again. If it keeps happening, send the log file to IT.',
+  },
+});
+
 /** Turn anything thrown into an AppError, keeping AppErrors as they are. */
-export function toAppError(err: unknown, fallbackCode = 'INTERNAL', fallbackMessage?: string): AppError {
+export function toAppError<C extends string>(err: unknown, table?: ErrorTable<C>, code?: C, fallbackMessage?: string): AppError {
   if (err instanceof AppError) return err;
-  if (isAbortError(err)) return new AppError('ABORTED', 'The operation was cancelled.', { kind: 'cancelled', cause: err });
+  if (isAbortError(err)) return commonErrors.make('ABORTED', { cause: err });
   const message = err instanceof Error ? err.message : String(err);
-  return new AppError(fallbackCode, fallbackMessage ?? `Unexpected error: ${message}`, { cause: err });
+  if (table && code !== undefined) return table.make(code, { message: fallbackMessage ?? `Unexpected error: ${message}`, cause: err });
+  return commonErrors.make('INTERNAL', { message: `Unexpected error: ${message}`, cause: err });
 }
 
 export function isAbortError(err: unknown): boolean {
@@ -170,5 +222,5 @@ export function isAbortError(err: unknown): boolean {
 
 /** Throw `ABORTED` when the signal has fired; call at the top of loops and after awaits. */
 export function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new AppError('ABORTED', 'The operation was cancelled.', { kind: 'cancelled', cause: signal.reason });
+  if (signal?.aborted) throw commonErrors.make('ABORTED', { cause: signal.reason });
 }

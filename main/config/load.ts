@@ -6,8 +6,8 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { homedir, platform } from 'node:os';
 import { join } from 'node:path';
-import { AppError } from '../common/errors.js';
 import { DEFAULTS, SCHEMA, type Settings } from './schema.js';
+import { configErrors } from './errors.js';
 
 export type Layer = 'default' | 'user' | 'file' | 'policy';
 
@@ -59,14 +59,14 @@ function readJson(path: string, layer: Layer): Record<string, unknown> {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new AppError('CONFIG_UNREADABLE', `The ${layer} settings file ${path} cannot be read.`, { cause: err });
+    throw configErrors.make('CONFIG_UNREADABLE', `The ${layer} settings file ${path} cannot be read.`, { cause: err });
   }
   try {
     const value: unknown = JSON.parse(text);
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not an object');
     return value as Record<string, unknown>;
   } catch (err) {
-    throw new AppError('CONFIG_INVALID', `The ${layer} settings file ${path} is not a JSON object: ${(err as Error).message}.`, {
+    throw configErrors.make('CONFIG_INVALID', `The ${layer} settings file ${path} is not a JSON object: ${(err as Error).message}.`, {
       cause: err,
       hint: 'Fix the file or remove it; the app will not guess what was meant.',
     });
@@ -96,7 +96,7 @@ export function validateLayer(values: Record<string, unknown>, source: string): 
     if (problem) problems.push(`"${key}" ${problem}`);
   }
   if (problems.length) {
-    throw new AppError('CONFIG_INVALID', `Settings in ${source} are not valid: ${problems.join('; ')}.`, {
+    throw configErrors.make('CONFIG_INVALID', `Settings in ${source} are not valid: ${problems.join('; ')}.`, {
       details: { source, problems },
       hint: 'Correct these keys; see docs/configuration.md for every setting.',
     });

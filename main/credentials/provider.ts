@@ -13,12 +13,13 @@
  * an inline session policy (intersection with the user's rights, never more).
  */
 import type { CredentialsInfo } from '../api/contract.js';
-import { AppError, isAppError, throwIfAborted } from '../common/errors.js';
+import { isAppError, throwIfAborted } from '../common/errors.js';
 import { logger } from '../common/log.js';
 import type { Settings } from '../config/index.js';
-import type { FetchLike } from '../sources/types.js';
+import type { FetchLike } from '../common/fetch.js';
 import { assumeRoleWithWebIdentity, sanitizeSessionName } from './sts.js';
 import type { CredentialProvider, GetCredentialsOptions, TemporaryCredentials, WebIdentitySource } from './types.js';
+import { credentialErrors } from './errors.js';
 
 const log = logger('credentials');
 
@@ -152,7 +153,7 @@ export class StsWebIdentityProvider implements CredentialProvider {
     const generation = this.#generation;
     const run = this.#exchange(rejected !== undefined).then((held) => {
       if (generation !== this.#generation) {
-        throw new AppError('CREDENTIALS_INVALIDATED', 'You signed out while storage access was being renewed.', { hint: 'Sign in again.' });
+        throw credentialErrors.make('CREDENTIALS_INVALIDATED', 'You signed out while storage access was being renewed.', { hint: 'Sign in again.' });
       }
       this.#held = held;
       this.#usedSinceRenewal = false;

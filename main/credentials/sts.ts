@@ -17,10 +17,12 @@
  *   CONFIG_ROLE_ARN_REQUIRED  AWS without storage.sts.roleArn
  */
 import { XMLParser } from 'fast-xml-parser';
-import { AppError, isAbortError } from '../common/errors.js';
+import { type AppError, isAbortError } from '../common/errors.js';
 import { registerSecret } from '../common/log.js';
-import type { FetchLike } from '../sources/types.js';
+import type { FetchLike } from '../common/fetch.js';
 import type { TemporaryCredentials } from './types.js';
+import { commonErrors } from '../common/errors.js';
+import { credentialErrors } from './errors.js';
 
 export interface StsRequest {
   provider: 'aws' | 'minio';
@@ -63,7 +65,7 @@ export function stsEndpoint(r: Pick<StsRequest, 'endpoint' | 'region'>): string 
 
 export function buildStsForm(r: StsRequest): URLSearchParams {
   if (r.provider === 'aws' && !r.roleArn) {
-    throw new AppError('CONFIG_ROLE_ARN_REQUIRED', 'Storage sign-in is not set up: AWS needs the role to assume.', {
+    throw credentialErrors.make('CONFIG_ROLE_ARN_REQUIRED', 'Storage sign-in is not set up: AWS needs the role to assume.', {
       hint: 'IT: set storage.sts.roleArn to the IAM role trusted for this identity provider (arn:aws:iam::<account>:role/<name>).',
     });
   }
@@ -127,14 +129,14 @@ export function stsError(status: number, body: StsErrorBody): AppError {
   const code = body.code ?? '';
   const details = { status, stsCode: body.code, stsMessage: body.message?.slice(0, 500) };
   if (status >= 500 || code === 'IDPCommunicationError' || code === 'ServiceUnavailable' || code === 'InternalError') {
-    return new AppError('STS_UNREACHABLE', 'The storage sign-in service is not answering right now.', {
+    return credentialErrors.make('STS_UNREACHABLE', 'The storage sign-in service is not answering right now.', {
       hint: 'Try again in a minute. If it keeps failing, tell IT (the storage token service returned an error).',
       details,
       retryable: true,
     });
   }
   if (/Expired/i.test(code) || /expired/i.test(body.message ?? '')) {
-    return new AppError('STS_EXPIRED_TOKEN', 'Your sign-in had expired when storage checked it.', {
+    return credentialErrors.make('STS_EXPIRED_TOKEN', 'Your sign-in had expired when storage checked it.', {
       hint: "Check that this computer's date and time are correct; the workstation renews the sign-in and tries again.",
       details,
       retryable: true,
@@ -144,28 +146,28 @@ export function stsError(status: number, body: StsErrorBody): AppError {
   // policy for this user" (a valid token, no storage rights) from a bad token.
   const noPolicy = /policies .*(are|is) (not )?defined|claim missing|policy claim|no (valid )?polic/i.test(body.message ?? '');
   if (code === 'AccessDenied' || code === 'IDPRejectedClaim' || noPolicy || (status === 403 && code !== 'InvalidIdentityToken')) {
-    return new AppError('STS_ACCESS_DENIED', ACCESS_DENIED_MESSAGE, {
+    return credentialErrors.make('STS_ACCESS_DENIED', ACCESS_DENIED_MESSAGE, {
       hint: 'IT: the storage token service accepted the sign-in but no storage role or policy applies to this user (group claim, role trust policy).',
       details,
     });
   }
   if (code === 'InvalidIdentityToken' || code === 'InvalidParameterValue' || code === 'InvalidToken') {
-    return new AppError('STS_INVALID_TOKEN', 'Storage did not accept your sign-in.', {
+    return credentialErrors.make('STS_INVALID_TOKEN', 'Storage did not accept your sign-in.', {
       hint: 'Sign out and sign in again. If it keeps failing, IT should check that storage trusts this identity provider (issuer, audience / client id, signing keys).',
       details,
     });
   }
   if (code === 'MalformedPolicyDocument' || code === 'PackedPolicyTooLarge') {
-    return new AppError('STS_POLICY_REJECTED', 'Storage refused the restricted access requested for this job.', { details });
+    return credentialErrors.make('STS_POLICY_REJECTED', 'Storage refused the restricted access requested for this job.', { details });
   }
-  return new AppError('STS_FAILED', `The storage sign-in failed (${code || `HTTP ${status}`}).`, {
+  return credentialErrors.make('STS_FAILED', `The storage sign-in failed (${code || `HTTP ${status}`}).`, {
     hint: 'Try again; if it keeps failing, tell IT and quote this message.',
     details,
   });
 }
 
 function badResponse(why: string, cause?: unknown): AppError {
-  return new AppError('STS_BAD_RESPONSE', 'The storage sign-in service gave an answer the workstation cannot read.', {
+  return credentialErrors.make('STS_BAD_RESPONSE', 'The storage sign-in service gave an answer the workstation cannot read.', {
     hint: 'IT: check storage.sts.endpoint points at an STS (AssumeRoleWithWebIdentity) endpoint.',
     details: { why },
     cause,
@@ -187,8 +189,8 @@ export async function assumeRoleWithWebIdentity(r: StsRequest, fetchImpl: FetchL
     });
     body = await res.text();
   } catch (err) {
-    if (signal?.aborted) throw new AppError('ABORTED', 'The operation was cancelled.', { cause: err });
-    throw new AppError('STS_UNREACHABLE', 'The storage sign-in service cannot be reached.', {
+    if (signal?.aborted) throw commonErrors.make('ABORTED', 'The operation was cancelled.', { cause: err });
+    throw credentialErrors.make('STS_UNREACHABLE', 'The storage sign-in service cannot be reached.', {
       hint: 'Check the network connection (VPN, Wi-Fi). If it keeps failing, IT should check storage.sts.endpoint.',
       details: { endpoint: url, timeout: isAbortError(err) },
       cause: err,

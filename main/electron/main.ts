@@ -15,13 +15,14 @@ import { CONTENT_SECURITY_POLICY } from '../api/security.js';
 import { createServices, type Services } from '../app/services.js';
 import { APP_ENTRY, APP_SCHEME, isAllowedExternalUrl, isAllowedNavigation, isAllowedRequest, isTrustedSender } from '../app/shell-policy.js';
 import { runCli } from '../cli/index.js';
-import { AppError, toAppError } from '../common/errors.js';
+import { toAppError } from '../common/errors.js';
 import { configureLogging, logger } from '../common/log.js';
 import { loadSettings } from '../config/index.js';
 import { SLIDE_EXTENSIONS } from '../sources/s3-xml.js';
 import { cliArguments } from './cli-mode.js';
 import type { BrowserWindow, ElectronMain, WebContents } from './electron-shim.js';
 import { SafeStorageSecretStore, safeStorageUsable } from './safe-storage-store.js';
+import { appErrors } from '../app/errors.js';
 
 // Loaded with require and typed by electron-shim.d.ts: see that file for why.
 const electron = createRequire(import.meta.url)('electron') as ElectronMain;
@@ -88,7 +89,7 @@ async function main(): Promise<void> {
     openBrowser: async (url) => {
       if (!isAllowedExternalUrl(url, auth.issuer, auth.allowInsecureIssuer)) {
         log.warn('refused to open a URL outside the identity provider', { origin: safeOrigin(url) });
-        throw new AppError('SHELL_EXTERNAL_REFUSED', 'The app refused to open a link that does not belong to the sign-in service.', {
+        throw appErrors.make('SHELL_EXTERNAL_REFUSED', 'The app refused to open a link that does not belong to the sign-in service.', {
           hint: 'IT: check auth.issuer in the settings.',
         });
       }

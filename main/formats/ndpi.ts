@@ -6,7 +6,7 @@
  * few MCU rows tall, with a synthesised header (frame size patched, restart markers
  * renumbered). No pixel is decoded. Levels without McuStarts are served whole when small.
  */
-import { AppError, throwIfAborted } from '../common/errors.js';
+import { throwIfAborted } from '../common/errors.js';
 import { corrupt, tileOutOfRange, unsupported } from './errors.js';
 import { buildLevels, finalizeDescriptor, sortLevels } from './descriptor.js';
 import { joinRestartIntervals, readJpegHeader, type JpegHeaderInfo } from './jpeg/markers.js';
@@ -18,6 +18,7 @@ import type { TiffFile } from './tiff/parse.js';
 import { TiffSlideReader } from './tiff/reader.js';
 import { Tag } from './tiff/tags.js';
 import type { AssociatedImageName, EncodedTile, FormatProbe, SlideFormat, SlideReader, TileLocation } from './types.js';
+import { formatErrors } from './errors.js';
 
 /** Target pixels of a virtual tile: several restart rows are stacked to get near this. */
 const TARGET_TILE_PIXELS = 512 * 512;
@@ -190,7 +191,7 @@ class NdpiReader implements SlideReader {
     const base = { level: location.level, col: location.col, row: location.row, plane: 0, encoding: { kind: 'jpeg' as const }, mime: 'image/jpeg' };
     if (location.meta?.['whole'] === true) return { ...base, width: l.width, height: l.height, bytes: buffers[0]! };
     const lengths = location.meta?.['segments'];
-    if (!Array.isArray(lengths)) throw new AppError('FORMAT_BAD_LOCATION', 'NDPI tile location lacks its segment list.');
+    if (!Array.isArray(lengths)) throw formatErrors.make('FORMAT_BAD_LOCATION', 'NDPI tile location lacks its segment list.');
     const segments: Uint8Array[] = [];
     let bi = 0, at = 0;
     for (const len of lengths as number[]) {

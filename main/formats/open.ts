@@ -27,6 +27,8 @@ import { recognise } from './sniff.js';
 import { parseTiff, readTiffHeader, type TiffFile } from './tiff/parse.js';
 import { Tag } from './tiff/tags.js';
 import type { AssociatedImageName, EncodedTile, FormatProbe, SlideFormat, SlideReader, TileLocation } from './types.js';
+import { commonErrors } from '../common/errors.js';
+import { formatErrors } from './errors.js';
 
 const log = logger('formats');
 
@@ -84,7 +86,7 @@ export async function openSlide(reader: RangeReader, options: OpenOptions = {}):
     }
     const what = recognise(head, identity.uri, tiff);
     if (what) throw unsupported(what.format, `${what.name} is not supported yet.`, { uri: identity.uri });
-    throw new AppError('FORMAT_UNKNOWN', 'This file is not a slide format the workstation knows.', {
+    throw formatErrors.make('FORMAT_UNKNOWN', 'This file is not a slide format the workstation knows.', {
       hint: 'Supported: Aperio SVS, Hamamatsu NDPI, OME-TIFF, pyramidal TIFF/BigTIFF, DICOM WSI and Zeiss CZI.',
       details: { uri: identity.uri },
     });
@@ -96,9 +98,9 @@ export async function openSlide(reader: RangeReader, options: OpenOptions = {}):
 /** Anything a parser throws that is not an AppError is a damaged file (a RangeError from a short DataView…). */
 export function asFormatError(err: unknown): AppError {
   if (err instanceof AppError) return err;
-  if (isAbortError(err)) return new AppError('ABORTED', 'The operation was cancelled.', { cause: err });
+  if (isAbortError(err)) return commonErrors.make('ABORTED', 'The operation was cancelled.', { cause: err });
   const message = err instanceof Error ? err.message : String(err);
-  return new AppError('FORMAT_CORRUPT', `The slide file is damaged: ${message}.`, { cause: err, details: { offset: undefined } });
+  return formatErrors.make('FORMAT_CORRUPT', `The slide file is damaged: ${message}.`, { cause: err, details: { offset: undefined } });
 }
 
 /** The core checks what formats return and keeps foreign exceptions from leaking out. */

@@ -6,8 +6,9 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { AppError, throwIfAborted } from '../common/errors.js';
+import { type AppError, throwIfAborted } from '../common/errors.js';
 import type { ByteRange, ObjectIdentity, RangeReader, RangeReadResult } from './types.js';
+import { sourceErrors } from './errors.js';
 
 export class FileRangeReader implements RangeReader {
   readonly uri: string;
@@ -39,7 +40,7 @@ export class FileRangeReader implements RangeReader {
       lastModified: st.mtime.toISOString(),
     };
     if (this.#identity && this.#identity.etag !== identity.etag) {
-      throw new AppError('SOURCE_CHANGED', `The file ${this.path} changed while it was open.`, {
+      throw sourceErrors.make('SOURCE_CHANGED', `The file ${this.path} changed while it was open.`, {
         hint: 'Close the slide and open it again.',
         details: { before: this.#identity.etag, now: identity.etag },
       });
@@ -55,7 +56,7 @@ export class FileRangeReader implements RangeReader {
     for (const range of ranges) {
       throwIfAborted(signal);
       if (!Number.isSafeInteger(range.offset) || !Number.isSafeInteger(range.length) || range.offset < 0 || range.length < 0) {
-        throw new AppError('SOURCE_BAD_RANGE', `Invalid byte range ${range.offset}+${range.length}.`, { details: { ...range } });
+        throw sourceErrors.make('SOURCE_BAD_RANGE', `Invalid byte range ${range.offset}+${range.length}.`, { details: { ...range } });
       }
       const length = Math.max(0, Math.min(range.length, identity.size - range.offset));
       const buffer = new Uint8Array(length);
@@ -78,10 +79,10 @@ export class FileRangeReader implements RangeReader {
 }
 
 function fileError(err: NodeJS.ErrnoException, path: string): AppError {
-  if (err.code === 'ENOENT') return new AppError('SOURCE_NOT_FOUND', `No file at ${path}.`, { cause: err });
+  if (err.code === 'ENOENT') return sourceErrors.make('SOURCE_NOT_FOUND', `No file at ${path}.`, { cause: err });
   if (err.code === 'EACCES' || err.code === 'EPERM') {
-    return new AppError('SOURCE_ACCESS_DENIED', `You do not have permission to read ${path}.`, { cause: err });
+    return sourceErrors.make('SOURCE_ACCESS_DENIED', `You do not have permission to read ${path}.`, { cause: err });
   }
-  if (err.code === 'EISDIR') return new AppError('SOURCE_NOT_A_FILE', `${path} is a folder, not a slide file.`, { cause: err });
-  return new AppError('SOURCE_IO', `Could not read ${path}: ${err.message}`, { cause: err, retryable: true });
+  if (err.code === 'EISDIR') return sourceErrors.make('SOURCE_NOT_A_FILE', `${path} is a folder, not a slide file.`, { cause: err });
+  return sourceErrors.make('SOURCE_IO', `Could not read ${path}: ${err.message}`, { cause: err, retryable: true });
 }

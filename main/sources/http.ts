@@ -14,8 +14,11 @@
  */
 import { AppError, isAbortError, throwIfAborted } from '../common/errors.js';
 import { logger } from '../common/log.js';
-import { backoffMs, DEFAULT_RETRY, isNetworkError, parseRetryAfter, sleep, type RetryPolicy } from './retry.js';
+import { isNetworkError } from '../common/network.js';
+import { backoffMs, DEFAULT_RETRY, parseRetryAfter, sleep, type RetryPolicy } from './retry.js';
 import type { ByteRange, FetchLike, ObjectIdentity, RangeReader, RangeReadResult } from './types.js';
+import { commonErrors } from '../common/errors.js';
+import { sourceErrors } from './errors.js';
 
 const log = logger('sources.http');
 
@@ -80,7 +83,7 @@ export function mergeRanges(ranges: readonly ByteRange[]): MergedRequest[] {
 export function validateRanges(ranges: readonly ByteRange[]): void {
   for (const r of ranges) {
     if (!Number.isSafeInteger(r.offset) || !Number.isSafeInteger(r.length) || r.offset < 0 || r.length < 0) {
-      throw new AppError('SOURCE_BAD_RANGE', `Invalid byte range ${r.offset}+${r.length}.`, { details: { ...r } });
+      throw sourceErrors.make('SOURCE_BAD_RANGE', `Invalid byte range ${r.offset}+${r.length}.`, { details: { ...r } });
     }
   }
 }
@@ -110,9 +113,9 @@ export async function sendWithRetry(
       res = await t.send(method, headers, signal);
     } catch (err) {
       if (err instanceof AppError) throw err;
-      if (signal?.aborted || isAbortError(err)) throw new AppError('ABORTED', 'The operation was cancelled.', { cause: err });
+      if (signal?.aborted || isAbortError(err)) throw commonErrors.make('ABORTED', 'The operation was cancelled.', { cause: err });
       if (!isNetworkError(err) || attempt >= policy.maxAttempts) {
-        throw new AppError('SOURCE_UNREACHABLE', `Storage could not be reached for ${t.uri}.`, {
+        throw sourceErrors.make('SOURCE_UNREACHABLE', `Storage could not be reached for ${t.uri}.`, {
           hint: 'Check the network connection (VPN, Wi-Fi); pinned slides stay available offline.',
           cause: err,
           retryable: true,
@@ -180,7 +183,7 @@ export class TransportRangeReader implements RangeReader {
   }
 
   async read(ranges: readonly ByteRange[], signal?: AbortSignal): Promise<RangeReadResult> {
-    if (this.#closed) throw new AppError('SOURCE_CLOSED', `The reader for ${this.uri} was closed.`);
+    if (this.#closed) throw sourceErrors.make('SOURCE_CLOSED', `The reader for ${this.uri} was closed.`);
     validateRanges(ranges);
     const buffers: Uint8Array[] = ranges.map(() => new Uint8Array(0));
     const counter = { requests: 0 };
@@ -230,8 +233,8 @@ export class TransportRangeReader implements RangeReader {
           return new Uint8Array(await res.arrayBuffer());
         } catch (err) {
           // Connection cut mid-body: the same bounded retry as a failed request.
-          if (signal?.aborted) throw new AppError('ABORTED', 'The operation was cancelled.', { cause: err });
-          if (bodyAttempt >= this.#policy.maxAttempts) throw new AppError('SOURCE_UNREACHABLE', `The connection broke while reading ${this.uri}.`, { cause: err, retryable: true });
+          if (signal?.aborted) throw commonErrors.make('ABORTED', 'The operation was cancelled.', { cause: err });
+          if (bodyAttempt >= this.#policy.maxAttempts) throw sourceErrors.make('SOURCE_UNREACHABLE', `The connection broke while reading ${this.uri}.`, { cause: err, retryable: true });
           await sleep(backoffMs(bodyAttempt, this.#policy), signal);
           continue;
         }
@@ -259,7 +262,7 @@ export class TransportRangeReader implements RangeReader {
       }
       if (res.status === 412) {
         await res.body?.cancel().catch(() => undefined);
-        throw new AppError('SOURCE_CHANGED', `${this.uri} was replaced in storage while it was open.`, {
+        throw sourceErrors.make('SOURCE_CHANGED', `${this.uri} was replaced in storage while it was open.`, {
           hint: 'Close the slide and open it again to see the new version.',
           details: { etag: this.#etag },
         });
@@ -275,7 +278,7 @@ export class TransportRangeReader implements RangeReader {
       this.#lastModified = res.headers.get('last-modified') ?? undefined;
     } else if (etag !== undefined && etag !== this.#etag) {
       // A server that ignores If-Match must still not hand us a second version's bytes.
-      throw new AppError('SOURCE_CHANGED', `${this.uri} was replaced in storage while it was open.`, {
+      throw sourceErrors.make('SOURCE_CHANGED', `${this.uri} was replaced in storage while it was open.`, {
         hint: 'Close the slide and open it again to see the new version.',
         details: { before: this.#etag, now: etag },
       });
@@ -283,14 +286,14 @@ export class TransportRangeReader implements RangeReader {
   }
 
   #noRanges(size: number): AppError {
-    return new AppError('SOURCE_NO_RANGE_SUPPORT', `The server holding ${this.uri} does not support partial downloads, and the file is too large (${size} bytes) to read whole.`, {
+    return sourceErrors.make('SOURCE_NO_RANGE_SUPPORT', `The server holding ${this.uri} does not support partial downloads, and the file is too large (${size} bytes) to read whole.`, {
       hint: 'IT: the web server must answer HTTP Range requests (206 Partial Content) for slide files.',
       details: { size },
     });
   }
 
   #badResponse(why: string): AppError {
-    return new AppError('SOURCE_BAD_RESPONSE', `Storage answered a read of ${this.uri} in a way the workstation cannot use (${why}).`, { details: { why } });
+    return sourceErrors.make('SOURCE_BAD_RESPONSE', `Storage answered a read of ${this.uri} in a way the workstation cannot use (${why}).`, { details: { why } });
   }
 
   async close(): Promise<void> {
@@ -309,26 +312,26 @@ export interface HttpReaderOptions {
 
 export function httpError(uri: string, status: number, statusText = ''): AppError {
   if (status === 401 || status === 403) {
-    return new AppError('SOURCE_ACCESS_DENIED', `You do not have access to ${uri}.`, {
+    return sourceErrors.make('SOURCE_ACCESS_DENIED', `You do not have access to ${uri}.`, {
       hint: 'Ask whoever shares this file for access, or check that the link is complete.',
       details: { status },
     });
   }
-  if (status === 404 || status === 410) return new AppError('SOURCE_NOT_FOUND', `Nothing was found at ${uri}.`, { hint: 'Check the address; the file may have been moved or deleted.', details: { status } });
+  if (status === 404 || status === 410) return sourceErrors.make('SOURCE_NOT_FOUND', `Nothing was found at ${uri}.`, { hint: 'Check the address; the file may have been moved or deleted.', details: { status } });
   if (status >= 500 || status === 429) {
-    return new AppError('SOURCE_UNAVAILABLE', `The server holding ${uri} is not answering properly (HTTP ${status}).`, {
+    return sourceErrors.make('SOURCE_UNAVAILABLE', `The server holding ${uri} is not answering properly (HTTP ${status}).`, {
       hint: 'Try again in a minute.',
       retryable: true,
       details: { status },
     });
   }
-  return new AppError('SOURCE_HTTP_ERROR', `Reading ${uri} failed with HTTP ${status} ${statusText}.`.trim(), { details: { status } });
+  return sourceErrors.make('SOURCE_HTTP_ERROR', `Reading ${uri} failed with HTTP ${status} ${statusText}.`.trim(), { details: { status } });
 }
 
 export class HttpRangeReader extends TransportRangeReader {
   constructor(url: string, options: HttpReaderOptions = {}) {
     const u = new URL(url);
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new AppError('SOURCE_BAD_URI', `${url} is not an http(s) address.`);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw sourceErrors.make('SOURCE_BAD_URI', `${url} is not an http(s) address.`);
     const doFetch = options.fetch ?? ((input, init) => fetch(input, init));
     // Never show credentials embedded in a URL in messages or cache keys.
     const shown = new URL(u.href);

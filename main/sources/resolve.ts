@@ -13,7 +13,6 @@
  * Error codes: SOURCE_BAD_URI, SOURCE_UNKNOWN_ARCHIVE, SOURCE_NOT_A_FILE.
  */
 import { fileURLToPath } from 'node:url';
-import { AppError } from '../common/errors.js';
 import type { Settings } from '../config/index.js';
 import type { CredentialProvider } from '../credentials/types.js';
 import { parseDicomwebUri } from './dicomweb/address.js';
@@ -23,6 +22,8 @@ import { FileRangeReader } from './file.js';
 import { HttpRangeReader } from './http.js';
 import { S3Client } from './s3.js';
 import type { FetchLike, FrameSource, RangeReader } from './types.js';
+import { authErrors } from '../auth/errors.js';
+import { sourceErrors } from './errors.js';
 
 export interface ResolveOptions {
   /** `storage.dicomweb` may be left out by callers that read no DICOMweb (S3-only tools and tests). */
@@ -47,7 +48,7 @@ export function sourceKind(uri: string): SourceKind {
   if (/^https?:\/\//i.test(uri)) return 'http';
   if (/^file:\/\//i.test(uri)) return 'file';
   if (/^[a-z][a-z0-9+.-]+:\/\//i.test(uri)) {
-    throw new AppError('SOURCE_BAD_URI', `The address "${uri}" uses a kind of storage the workstation does not know.`, {
+    throw sourceErrors.make('SOURCE_BAD_URI', `The address "${uri}" uses a kind of storage the workstation does not know.`, {
       hint: 'Use a local path, file://, s3://bucket/key, https:// or dicomweb://<archive>/studies/<uid>/series/<uid>.',
     });
   }
@@ -57,7 +58,7 @@ export function sourceKind(uri: string): SourceKind {
 export function s3ClientFor(o: ResolveOptions): S3Client {
   if (o.s3) return o.s3;
   if (!o.credentials) {
-    throw new AppError('AUTH_NOT_SIGNED_IN', 'You are not signed in, so storage cannot be read.', { hint: 'Sign in first (slide-workstation login).' });
+    throw authErrors.make('AUTH_NOT_SIGNED_IN', 'You are not signed in, so storage cannot be read.', { hint: 'Sign in first (slide-workstation login).' });
   }
   const s3 = o.settings.storage.s3;
   return new S3Client({
@@ -80,7 +81,7 @@ export function resolveDicomweb(uri: string, o: ResolveOptions): DicomwebSeriesS
   // Names are host-like and unique regardless of case (main/config/schema.ts).
   const entry = archives.find((a) => a.name.toLowerCase() === address.archive.toLowerCase());
   if (!entry) {
-    throw new AppError('SOURCE_UNKNOWN_ARCHIVE', `The image archive "${address.archive}" is not in this workstation's settings.`, {
+    throw sourceErrors.make('SOURCE_UNKNOWN_ARCHIVE', `The image archive "${address.archive}" is not in this workstation's settings.`, {
       hint: archives.length
         ? `Known archives: ${archives.map((a) => a.name).join(', ')}. Ask the IT administrator whether it was renamed or removed.`
         : 'No DICOMweb archive is configured (storage.dicomweb). Ask the IT administrator to add it.',
@@ -94,7 +95,7 @@ export function resolveDicomweb(uri: string, o: ResolveOptions): DicomwebSeriesS
 export function resolveReader(uri: string, o: ResolveOptions): RangeReader {
   switch (sourceKind(uri)) {
     case 'dicomweb':
-      throw new AppError('SOURCE_NOT_A_FILE', `"${uri.slice(0, 200)}" is a DICOMweb series, which is read frame by frame, not as one file.`, {
+      throw sourceErrors.make('SOURCE_NOT_A_FILE', `"${uri.slice(0, 200)}" is a DICOMweb series, which is read frame by frame, not as one file.`, {
         hint: 'Open it as a slide (the viewer, or the tile commands: region, pin); file-level commands do not apply to DICOMweb series.',
       });
     case 's3':

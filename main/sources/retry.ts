@@ -4,7 +4,7 @@
  * change (403, 404, 412). Backoff is exponential with full jitter (AWS's recommendation,
  * so many clients hitting a throttled bucket spread out), bounded in count and delay.
  */
-import { AppError, isAbortError } from '../common/errors.js';
+import { commonErrors } from '../common/errors.js';
 
 export interface RetryPolicy {
   /** Total attempts including the first. */
@@ -20,13 +20,6 @@ const RETRYABLE_S3_CODES = new Set(['SlowDown', 'RequestTimeout', 'InternalError
 export function isRetryableStatus(status: number, s3Code?: string): boolean {
   if (s3Code && RETRYABLE_S3_CODES.has(s3Code)) return true;
   return status >= 500 || status === 429 || status === 408;
-}
-
-/** Network-level failures (connection reset, DNS, socket closed) as fetch reports them. */
-export function isNetworkError(err: unknown): boolean {
-  if (isAbortError(err)) return false;
-  if (err instanceof AppError) return false;
-  return err instanceof TypeError || (err instanceof Error && /ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|socket|network|fetch failed|other side closed/i.test(`${err.message} ${String((err as { cause?: unknown }).cause)}`));
 }
 
 /**
@@ -51,10 +44,10 @@ export function parseRetryAfter(value: string | null): number | undefined {
 /** A sleep that ends early (with ABORTED) when the signal fires. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new AppError('ABORTED', 'The operation was cancelled.', { cause: signal.reason }));
+    if (signal?.aborted) return reject(commonErrors.make('ABORTED', 'The operation was cancelled.', { cause: signal.reason }));
     const onAbort = (): void => {
       clearTimeout(t);
-      reject(new AppError('ABORTED', 'The operation was cancelled.', { cause: signal?.reason }));
+      reject(commonErrors.make('ABORTED', 'The operation was cancelled.', { cause: signal?.reason }));
     };
     const t = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);

@@ -3,7 +3,7 @@
  * shapes (single vs repeated elements, numeric-looking keys) are unit-tested.
  */
 import { XMLParser } from 'fast-xml-parser';
-import { AppError } from '../common/errors.js';
+import { sourceErrors } from './errors.js';
 
 const parser = new XMLParser({
   ignoreAttributes: true,
@@ -37,9 +37,9 @@ export function parseListObjectsV2(xml: string): ListObjectsV2Page {
   try {
     root = obj((parser.parse(xml) as Xml).ListBucketResult);
   } catch (err) {
-    throw new AppError('SOURCE_BAD_RESPONSE', 'Storage returned a folder listing the workstation cannot read.', { cause: err });
+    throw sourceErrors.make('SOURCE_BAD_RESPONSE', 'Storage returned a folder listing the workstation cannot read.', { cause: err });
   }
-  if (!root) throw new AppError('SOURCE_BAD_RESPONSE', 'Storage returned something other than a folder listing.', { details: { start: xml.slice(0, 200) } });
+  if (!root) throw sourceErrors.make('SOURCE_BAD_RESPONSE', 'Storage returned something other than a folder listing.', { details: { start: xml.slice(0, 200) } });
   const prefixes = ((root.CommonPrefixes as unknown[] | undefined) ?? []).map((p) => str(obj(p)?.Prefix)).filter((p): p is string => !!p);
   const objects = ((root.Contents as unknown[] | undefined) ?? []).flatMap((c): S3Object[] => {
     const o = obj(c);

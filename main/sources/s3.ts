@@ -9,7 +9,7 @@
  * on ONE shared renewal, then retries ONCE with the new credentials.
  */
 import type { StorageEntry, StorageListing } from '../api/contract.js';
-import { AppError } from '../common/errors.js';
+import { type AppError } from '../common/errors.js';
 import { logger } from '../common/log.js';
 import type { CredentialProvider, TemporaryCredentials } from '../credentials/types.js';
 import { sendWithRetry, TransportRangeReader, type RangeTransport } from './http.js';
@@ -17,6 +17,7 @@ import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 import { isSlideName, parseListObjectsV2, parseS3Error, RENEWABLE_CODES, type ListObjectsV2Page } from './s3-xml.js';
 import { signRequest } from './sigv4.js';
 import type { FetchLike } from './types.js';
+import { sourceErrors } from './errors.js';
 
 const log = logger('sources.s3');
 
@@ -29,7 +30,7 @@ export interface S3Location {
 export function parseS3Uri(uri: string): S3Location {
   const m = /^s3:\/\/([^/]+)(?:\/(.*))?$/.exec(uri);
   if (!m || !m[1]) {
-    throw new AppError('SOURCE_BAD_URI', `"${uri}" is not an S3 address.`, { hint: 'Write it as s3://bucket/folder/slide.svs.' });
+    throw sourceErrors.make('SOURCE_BAD_URI', `"${uri}" is not an S3 address.`, { hint: 'Write it as s3://bucket/folder/slide.svs.' });
   }
   return { bucket: m[1], key: m[2] ?? '' };
 }
@@ -126,7 +127,7 @@ export class S3Client {
 
   rangeReader(uri: string): S3RangeReader {
     const { bucket, key } = parseS3Uri(uri);
-    if (!key || key.endsWith('/')) throw new AppError('SOURCE_NOT_A_FILE', `${uri} is a folder, not a slide file.`);
+    if (!key || key.endsWith('/')) throw sourceErrors.make('SOURCE_NOT_A_FILE', `${uri} is a folder, not a slide file.`);
     return new S3RangeReader(this, bucket, key, this.#retry);
   }
 
@@ -225,29 +226,29 @@ export async function s3Error(res: Response, bucket: string, key: string, listin
   const what = listing ? `the folder s3://${bucket}/${key}` : `s3://${bucket}/${key}`;
   const details = { status: res.status, s3Code: code, s3Message: message, bucket, key };
   if (res.status === 403 || code === 'AccessDenied') {
-    return new AppError('SOURCE_ACCESS_DENIED', `You do not have access to ${what}.`, {
+    return sourceErrors.make('SOURCE_ACCESS_DENIED', `You do not have access to ${what}.`, {
       hint: `Your account is not allowed to read bucket "${bucket}". Ask your administrator if you need it.`,
       details,
     });
   }
   if (res.status === 404 || code === 'NoSuchKey' || code === 'NoSuchBucket') {
-    return new AppError('SOURCE_NOT_FOUND', code === 'NoSuchBucket' ? `The bucket "${bucket}" does not exist.` : `Nothing was found at ${what}.`, {
+    return sourceErrors.make('SOURCE_NOT_FOUND', code === 'NoSuchBucket' ? `The bucket "${bucket}" does not exist.` : `Nothing was found at ${what}.`, {
       hint: 'It may have been moved or deleted; refresh the folder.',
       details,
     });
   }
   if (code && RENEWABLE_CODES.has(code)) {
-    return new AppError('SOURCE_CREDENTIALS_EXPIRED', 'Storage refused your access even after it was renewed.', {
+    return sourceErrors.make('SOURCE_CREDENTIALS_EXPIRED', 'Storage refused your access even after it was renewed.', {
       hint: "Check that this computer's date and time are correct, then sign out and in again.",
       details,
     });
   }
   if (res.status >= 500 || res.status === 429 || code === 'SlowDown') {
-    return new AppError('SOURCE_UNAVAILABLE', `Storage is busy or unavailable and did not serve ${what} (HTTP ${res.status}${code ? ` ${code}` : ''}).`, {
+    return sourceErrors.make('SOURCE_UNAVAILABLE', `Storage is busy or unavailable and did not serve ${what} (HTTP ${res.status}${code ? ` ${code}` : ''}).`, {
       hint: 'Try again in a minute.',
       retryable: true,
       details,
     });
   }
-  return new AppError('SOURCE_S3_ERROR', `Storage refused the request for ${what} (${code ?? `HTTP ${res.status}`}).`, { details });
+  return sourceErrors.make('SOURCE_S3_ERROR', `Storage refused the request for ${what} (${code ?? `HTTP ${res.status}`}).`, { details });
 }

@@ -48,11 +48,8 @@ export interface RangeReader {
   close(): Promise<void>;
 }
 
-/**
- * All network I/O goes through one injectable fetch, so the Electron app can hand in
- * Chromium's network stack (system proxy, OS certificate store) and tests a shaped one.
- */
-export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+/** Moved to main/common/fetch.ts (every area takes one); re-exported so readers' imports keep working. */
+export type { FetchLike } from '../common/fetch.js';
 
 /**
  * A source whose unit is a frame, not a byte range: a DICOMweb series, where a tile is

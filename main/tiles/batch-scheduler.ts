@@ -21,6 +21,7 @@
  * failure; AppErrors from the source pass through unchanged).
  */
 import { isAppError, toAppError, type AppError } from '../common/errors.js';
+import { tileErrors } from './errors.js';
 import { abortedError, ObjectIds, Pools, RANK, settleWaiters, type Pool, type Priority } from './pools.js';
 
 export interface BatchReadOptions {
@@ -236,7 +237,7 @@ export class BatchScheduler<O extends object, Q, A> {
       for (const w of wants) settleWaiters(this.#wants, w, (waiter: Waiter<A>) => waiter.reject(abortedError(controller.signal)));
       return;
     }
-    const error = toAppError(err, 'TILE_READ_FAILED', this.#strategy.failed(wants[0]!.obj));
+    const error = toAppError(err, tileErrors, 'TILE_READ_FAILED', this.#strategy.failed(wants[0]!.obj));
     const alive = wants.filter((w) => w.waiters.size > 0);
     if (wants.length > 1 && !isAppError(err, 'ABORTED') && this.#strategy.retryAlone(error)) {
       // Which part the server objected to is unknown: ask each alone, in their places in the queue.

@@ -24,7 +24,7 @@
  * Error codes: ABORTED (the caller cancelled), TILE_READ_FAILED (wrapping a foreign
  * failure; AppErrors from the source pass through unchanged).
  */
-import { AppError } from '../common/errors.js';
+import { AppError, assertNever, type ErrorKind } from '../common/errors.js';
 import type { FrameData, FrameSource } from '../sources/types.js';
 import { BatchScheduler, type BatchStrategy, type BatchWant } from './batch-scheduler.js';
 import type { Pool, Priority } from './pools.js';
@@ -112,7 +112,7 @@ export class FrameScheduler {
       frameStrategy({
         maxFramesPerRequest: max,
         minFramesPerRequest: Math.min(max, Math.max(1, options.minFramesPerRequest ?? 4)),
-        retryAlone: options.retryAlone ?? ((err) => /(^|_)(NOT_FOUND|BAD_RESPONSE|REQUEST_FAILED)$/.test(err.code)),
+        retryAlone: options.retryAlone ?? ((err) => retryAloneByKind(err.kind)),
       }),
       { limitFor: (name) => options.parallelFor?.(name) ?? maxParallel, delayMs: options.batchDelayMs ?? 4 },
     );
@@ -131,5 +131,30 @@ export class FrameScheduler {
       cancelledQueued: s.cancelledQueued, abortedInFlight: s.abortedInFlight, failed: s.failed,
       queued: s.queued, inFlight: s.inFlight,
     };
+  }
+}
+
+/**
+ * Whether a batch that failed is worth splitting into single frames: an answer about the
+ * content (one frame missing or unreadable spoils a multipart batch) is; a connection,
+ * sign-in or access failure would fail every frame alike, and a busy archive must not
+ * get 32 requests instead of one.
+ */
+export function retryAloneByKind(kind: ErrorKind): boolean {
+  switch (kind) {
+    case 'not-found':
+    case 'invalid-input':
+      return true;
+    case 'unreachable':
+    case 'busy':
+    case 'denied':
+    case 'signin-needed':
+    case 'unsupported':
+    case 'conflict':
+    case 'cancelled':
+    case 'internal':
+      return false;
+    default:
+      return assertNever(kind);
   }
 }

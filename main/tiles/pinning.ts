@@ -12,11 +12,12 @@
  * error), TILE_PIN_CANCELLED.
  */
 import { EventEmitter } from 'node:events';
-import { AppError, isAbortError, isAppError, toAppError } from '../common/errors.js';
+import { type AppError, isAbortError, isAppError, toAppError, type SerializedError } from '../common/errors.js';
 import { logger } from '../common/log.js';
 import type { TileKey } from '../cache/tile-cache.js';
 import type { SlideDescriptor } from '../formats/types.js';
 import type { SlideHandle, TileService } from './service.js';
+import { tileErrors } from './errors.js';
 
 const log = logger('pinning');
 
@@ -34,7 +35,7 @@ export interface PinProgress {
   total: number;
   /** Bytes downloaded by this job (tiles already cached are not counted). */
   bytes: number;
-  error: { code: string; message: string } | undefined;
+  error: SerializedError | undefined;
 }
 
 export interface PinManagerOptions {
@@ -95,7 +96,7 @@ export class PinJob extends EventEmitter {
       done: this.#done,
       total: this.#total,
       bytes: this.#bytes,
-      error: this.#error && { code: this.#error.code, message: this.#error.message },
+      error: this.#error?.toJSON(),
     };
   }
 
@@ -158,7 +159,7 @@ export class PinJob extends EventEmitter {
     try {
       handle = await service.open(this.uri, { signal });
       if (handle.cacheId === undefined) {
-        throw new AppError('TILE_PIN_FAILED', 'The slide cannot be made available offline because the tile cache is turned off.', {
+        throw tileErrors.make('TILE_PIN_FAILED', 'The slide cannot be made available offline because the tile cache is turned off.', {
           hint: service.cache.error?.message ?? 'Check the cache settings.',
         });
       }
@@ -222,10 +223,10 @@ export class PinJob extends EventEmitter {
     } catch (err) {
       if (signal.aborted && isCancel(err)) return;
       this.#controller?.abort(); // stop the other lanes
-      const cause = toAppError(err, 'TILE_PIN_FAILED');
+      const cause = toAppError(err, tileErrors, 'TILE_PIN_FAILED');
       this.#error = isAppError(err)
         ? cause
-        : new AppError('TILE_PIN_FAILED', `Making the slide available offline stopped: ${cause.message}`, { cause: err, retryable: true });
+        : tileErrors.make('TILE_PIN_FAILED', `Making the slide available offline stopped: ${cause.message}`, { cause: err, retryable: true });
       this.#state = 'error';
       service.cache.flush();
       this.#persist();

@@ -12,7 +12,8 @@ export interface Pool<W> {
   queue: Set<W>;
 }
 
-import { AppError } from '../common/errors.js';
+import { type AppError } from '../common/errors.js';
+import { commonErrors } from '../common/errors.js';
 
 export type Priority = 'visible' | 'prefetch' | 'pinning';
 /** Lower goes first. */
@@ -20,7 +21,7 @@ export const RANK: Record<Priority, number> = { visible: 0, prefetch: 1, pinning
 
 /** What a waiter gets when its caller no longer needs the answer. */
 export function abortedError(signal: AbortSignal): AppError {
-  return new AppError('ABORTED', 'The tile is no longer needed.', { cause: signal.reason });
+  return commonErrors.make('ABORTED', 'The tile is no longer needed.', { cause: signal.reason });
 }
 
 /** A request answered (or failed) for all its waiters at once, and forgotten by the de-duplication map. */

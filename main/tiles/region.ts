@@ -12,10 +12,11 @@
  */
 import { promisify } from 'node:util';
 import { crc32, deflate } from 'node:zlib';
-import { AppError, throwIfAborted } from '../common/errors.js';
+import { throwIfAborted } from '../common/errors.js';
 import type { RgbaImage } from '../formats/codecs/decode.js';
 import type { EncodedTile } from '../formats/types.js';
 import type { SlideHandle, TileService } from './service.js';
+import { tileErrors } from './errors.js';
 
 export type { RgbaImage };
 
@@ -46,13 +47,13 @@ export async function readRegion(service: TileService, slide: SlideHandle, req: 
   const level = d.levels[req.level];
   const { x, y, width, height } = req;
   if (!level || ![x, y, width, height].every(Number.isInteger) || width <= 0 || height <= 0) {
-    throw new AppError('TILE_REGION_INVALID', `The region ${width}×${height} at ${x},${y} of level ${req.level} is not valid for this slide.`, {
+    throw tileErrors.make('TILE_REGION_INVALID', `The region ${width}×${height} at ${x},${y} of level ${req.level} is not valid for this slide.`, {
       hint: `Levels 0–${d.levels.length - 1}; width and height must be positive whole numbers.`,
       details: { level: req.level, x, y, width, height },
     });
   }
   if (width * height > MAX_REGION_PIXELS) {
-    throw new AppError('TILE_REGION_TOO_LARGE', `A ${width}×${height} region is too large to read at once (limit ${MAX_REGION_PIXELS / 1024 / 1024} megapixels).`, {
+    throw tileErrors.make('TILE_REGION_TOO_LARGE', `A ${width}×${height} region is too large to read at once (limit ${MAX_REGION_PIXELS / 1024 / 1024} megapixels).`, {
       hint: 'Read a smaller region, or a lower-resolution level.',
     });
   }

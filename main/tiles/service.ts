@@ -22,7 +22,7 @@
  * Error codes: TILE_OFFLINE, TILE_OUT_OF_RANGE, TILE_SLIDE_CLOSED; source and format
  * errors pass through unchanged.
  */
-import { AppError, isAppError, throwIfAborted } from '../common/errors.js';
+import { type AppError, throwIfAborted } from '../common/errors.js';
 import { logger } from '../common/log.js';
 import type { TileCache, TileKey } from '../cache/tile-cache.js';
 import type { AssociatedImageName, EncodedTile, SlideDescriptor, SlideReader, TileLocation } from '../formats/types.js';
@@ -30,6 +30,9 @@ import { isFrameSource, type ByteRange, type FrameData, type FrameSource, type O
 import { FrameScheduler } from './frames.js';
 import { RangeScheduler, type Priority } from './scheduler.js';
 import { WorkerPool } from './workers.js';
+import { formatErrors } from '../formats/errors.js';
+import { tileErrors } from './errors.js';
+import { isNetworkError } from '../common/network.js';
 
 const log = logger('tiles');
 
@@ -262,7 +265,7 @@ export class TileService {
 
   #state(handle: SlideHandle): HandleState {
     const state = this.#handles.get(handle);
-    if (!state || state.closed) throw new AppError('TILE_SLIDE_CLOSED', 'This slide has been closed.', { hint: 'Open the slide again.' });
+    if (!state || state.closed) throw tileErrors.make('TILE_SLIDE_CLOSED', 'This slide has been closed.', { hint: 'Open the slide again.' });
     return state;
   }
 
@@ -329,7 +332,7 @@ export class TileService {
     const state = this.#state(handle);
     const index = ASSOCIATED_NAMES.indexOf(name);
     if (index < 0 || !handle.descriptor.associated.some((a) => a.name === name)) {
-      throw new AppError('FORMAT_NO_ASSOCIATED_IMAGE', `This slide has no ${name} image.`, { details: { name } });
+      throw formatErrors.make('FORMAT_NO_ASSOCIATED_IMAGE', `This slide has no ${name} image.`, { details: { name } });
     }
     const key: TileKey = { level: -1, col: index, row: 0, plane: 0 };
     if (handle.cacheId !== undefined) {
@@ -398,32 +401,15 @@ function checkRange(d: SlideDescriptor, level: number, col: number, row: number,
   const planes = d.pixelKind === 'channels' ? Math.max(1, d.channels.length) : 1;
   const ok = l && [level, col, row, plane].every(Number.isInteger) && col >= 0 && row >= 0 && col < l.columns && row < l.rows && plane >= 0 && plane < planes;
   if (!ok) {
-    throw new AppError('TILE_OUT_OF_RANGE', `There is no tile ${col},${row} at level ${level}${plane ? ` in channel ${plane}` : ''} of this slide.`, {
+    throw tileErrors.make('TILE_OUT_OF_RANGE', `There is no tile ${col},${row} at level ${level}${plane ? ` in channel ${plane}` : ''} of this slide.`, {
       details: { level, col, row, plane },
     });
   }
 }
 
 function offlineMiss(handle: SlideHandle): AppError {
-  return new AppError('TILE_OFFLINE', 'This part of the slide is not available offline.', {
+  return tileErrors.make('TILE_OFFLINE', 'This part of the slide is not available offline.', {
     hint: 'Reconnect to load it, or make the slide available offline next time you are connected.',
     details: { uri: handle.uri },
   });
-}
-
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ENETUNREACH', 'EHOSTUNREACH', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
-
-/** Could not reach storage at all (as opposed to: reached it and was told no). */
-export function isNetworkError(err: unknown): boolean {
-  for (let e: unknown = err, depth = 0; e && depth < 6; depth++) {
-    if (isAppError(e)) {
-      if (/(^|_)(NETWORK|UNREACHABLE|OFFLINE|TIMEOUT|CONNECTION)($|_)/.test(e.code)) return true;
-      if (/DENIED|NOT_FOUND|CHANGED|EXPIRED|UNAUTHORI[SZ]ED|FORBIDDEN/.test(e.code)) return false;
-    }
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && NETWORK_CODES.has(code)) return true;
-    if (e instanceof TypeError && e.message === 'fetch failed') return true;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return false;
 }

@@ -5,6 +5,8 @@
  * needs the main process' state.
  */
 import { parentPort } from 'node:worker_threads';
+import { ERROR_KINDS, toAppError, type SerializedError } from '../common/errors.js';
+import { tileErrors } from './errors.js';
 
 interface Task {
   id: number;
@@ -26,7 +28,7 @@ if (!port) throw new Error('worker.ts must run in a worker thread');
 const BUILTIN: Record<string, () => Promise<Record<string, unknown>>> = {
   'builtin:decode': () => import('../formats/codecs/decode.js'),
   'builtin:region-codec': () => import('./region-codec.js'),
-  'builtin:assemble-raw': () => import('./assemble-raw.js'),
+  'builtin:assemble-raw': () => import('../formats/codecs/assemble-raw.js'),
   'builtin:czi-compose': () => import('../formats/czi/compose.js'),
 };
 
@@ -48,17 +50,11 @@ async function run(task: Task): Promise<void> {
     const result: unknown = await (fn as (...a: unknown[]) => unknown)(...task.args);
     port!.postMessage({ id: task.id, ok: true, result }, transferables(result));
   } catch (err) {
-    const e = err as { code?: unknown; message?: unknown; hint?: unknown; details?: unknown; retryable?: unknown };
+    // The kind travels with the error, so the pool's side does not guess it from the code.
     port!.postMessage({
       id: task.id,
       ok: false,
-      error: {
-        code: typeof e?.code === 'string' ? e.code : 'TILE_WORKER_FAILED',
-        message: typeof e?.message === 'string' ? e.message : String(err),
-        hint: typeof e?.hint === 'string' ? e.hint : undefined,
-        details: e?.details,
-        retryable: e?.retryable === true,
-      },
+      error: serialize(err),
     });
   }
 }
@@ -74,4 +70,23 @@ function transferables(result: unknown): ArrayBuffer[] {
     for (const v of Object.values(result)) visit(v);
   }
   return [...out];
+}
+
+/**
+ * An AppError as it crosses to the pool. Checked by shape, not `instanceof`: a task
+ * module may reach main/common/errors through another module URL than this file does.
+ */
+function serialize(err: unknown): SerializedError {
+  const e = err as Partial<SerializedError> | null;
+  if (typeof e?.code === 'string' && typeof e.message === 'string' && typeof e.kind === 'string' && (ERROR_KINDS as readonly string[]).includes(e.kind)) {
+    return {
+      code: e.code,
+      kind: e.kind,
+      message: e.message,
+      ...(typeof e.hint === 'string' ? { hint: e.hint } : {}),
+      ...(e.details && typeof e.details === 'object' ? { details: e.details } : {}),
+      retryable: e.retryable === true,
+    };
+  }
+  return toAppError(err, tileErrors, 'TILE_WORKER_FAILED', err instanceof Error ? err.message : String(err)).toJSON();
 }

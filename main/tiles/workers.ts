@@ -10,7 +10,8 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { AppError } from '../common/errors.js';
+import { commonErrors, fromSerialized, type SerializedError } from '../common/errors.js';
+import { tileErrors } from './errors.js';
 
 export interface WorkerPoolOptions {
   /** Threads. Default: cores − 1, between 1 and 4. */
@@ -53,8 +54,8 @@ export class WorkerPool {
    * or a file: URL of an ES module.
    */
   run<T>(moduleUrl: string, exportName: string, args: unknown[], options: { transfer?: ArrayBuffer[]; signal?: AbortSignal } = {}): Promise<T> {
-    if (this.#closed) return Promise.reject(new AppError('TILE_WORKERS_CLOSED', 'The decoder threads have been shut down.'));
-    if (options.signal?.aborted) return Promise.reject(new AppError('ABORTED', 'The operation was cancelled.', { cause: options.signal.reason }));
+    if (this.#closed) return Promise.reject(tileErrors.make('TILE_WORKERS_CLOSED', 'The decoder threads have been shut down.'));
+    if (options.signal?.aborted) return Promise.reject(commonErrors.make('ABORTED', 'The operation was cancelled.', { cause: options.signal.reason }));
     return new Promise<T>((resolve, reject) => {
       const job: Job = {
         id: this.#nextId++,
@@ -72,7 +73,7 @@ export class WorkerPool {
           const i = this.#queue.indexOf(job);
           if (i >= 0) {
             this.#queue.splice(i, 1);
-            reject(new AppError('ABORTED', 'The operation was cancelled.', { cause: options.signal?.reason }));
+            reject(commonErrors.make('ABORTED', 'The operation was cancelled.', { cause: options.signal?.reason }));
           }
         },
         { once: true },
@@ -88,7 +89,7 @@ export class WorkerPool {
 
   async close(): Promise<void> {
     this.#closed = true;
-    for (const job of this.#queue.splice(0)) job.reject(new AppError('TILE_WORKERS_CLOSED', 'The decoder threads have been shut down.'));
+    for (const job of this.#queue.splice(0)) job.reject(tileErrors.make('TILE_WORKERS_CLOSED', 'The decoder threads have been shut down.'));
     await Promise.all(this.#slots.map((s) => s.worker.terminate()));
     this.#slots = [];
   }
@@ -109,7 +110,7 @@ export class WorkerPool {
     const worker = RUNNING_TS ? tsWorker() : new Worker(new URL('./worker.js', import.meta.url));
     const slot: Slot = { worker, job: undefined };
     worker.unref();
-    worker.on('message', (msg: { id: number; ok: boolean; result?: unknown; error?: { code: string; message: string; hint?: string; details?: Record<string, unknown>; retryable: boolean } }) => {
+    worker.on('message', (msg: { id: number; ok: boolean; result?: unknown; error?: SerializedError }) => {
       const job = slot.job;
       if (!job || job.id !== msg.id) return;
       slot.job = undefined;
@@ -118,13 +119,13 @@ export class WorkerPool {
       if (msg.ok) job.resolve(msg.result);
       else {
         const e = msg.error!;
-        job.reject(new AppError(e.code, e.message, { ...(e.hint ? { hint: e.hint } : {}), ...(e.details ? { details: e.details } : {}), retryable: e.retryable }));
+        job.reject(fromSerialized(e));
       }
       this.#pump();
     });
     const onDeath = (err: unknown): void => {
       this.#slots = this.#slots.filter((s) => s !== slot);
-      slot.job?.reject(new AppError('TILE_WORKER_FAILED', 'A decoder thread stopped unexpectedly.', { cause: err, retryable: true }));
+      slot.job?.reject(tileErrors.make('TILE_WORKER_FAILED', 'A decoder thread stopped unexpectedly.', { cause: err, retryable: true }));
       slot.job = undefined;
       if (!this.#closed) this.#pump();
     };

@@ -4,9 +4,9 @@
  * raw 8/16-bit samples are scaled to 8 bits by their min/max and composited.
  */
 import jpeg from 'jpeg-js';
-import { AppError } from '../../common/errors.js';
 import { adobeTransform } from '../jpeg/markers.js';
 import type { EncodedTile } from '../types.js';
+import { formatErrors } from '../errors.js';
 
 export interface RgbaImage {
   width: number;
@@ -18,7 +18,7 @@ export async function decodeTileToRgba(tile: EncodedTile): Promise<RgbaImage> {
   const enc = tile.encoding;
   if (enc.kind === 'jpeg') return decodeJpeg(tile.bytes);
   if (enc.kind === 'raw') return rawToRgba(tile.bytes, tile.width, tile.height, enc.samplesPerPixel, enc.bitsPerSample, enc.sampleFormat);
-  throw new AppError('FORMAT_UNSUPPORTED', `Decoding ${enc.kind} tiles in the main process is not supported.`, { details: { format: enc.kind } });
+  throw formatErrors.make('FORMAT_UNSUPPORTED', `Decoding ${enc.kind} tiles in the main process is not supported.`, { details: { format: enc.kind } });
 }
 
 export function decodeJpeg(bytes: Uint8Array): RgbaImage {
@@ -34,7 +34,7 @@ export function decodeJpeg(bytes: Uint8Array): RgbaImage {
     });
     return { width: img.width, height: img.height, data: img.data };
   } catch (err) {
-    throw new AppError('FORMAT_CORRUPT', `A JPEG tile could not be decoded: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw formatErrors.make('FORMAT_CORRUPT', `A JPEG tile could not be decoded: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
 }
 
@@ -49,7 +49,7 @@ export function rawToRgba(
   const n = width * height;
   const bpsBytes = bits / 8;
   if (bytes.length < n * spp * bpsBytes) {
-    throw new AppError('FORMAT_CORRUPT', `A raw tile holds ${bytes.length} bytes, fewer than ${width}×${height}×${spp} samples.`);
+    throw formatErrors.make('FORMAT_CORRUPT', `A raw tile holds ${bytes.length} bytes, fewer than ${width}×${height}×${spp} samples.`);
   }
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const sample = (i: number): number => {

@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import { AppError } from '../../common/errors.js';
 import type { EncodedTile } from '../types.js';
+import { formatErrors } from '../errors.js';
 
 interface FrameInfo { width: number; height: number; bitsPerSample: number; componentCount: number; isSigned: boolean }
 interface J2KDecoder {
@@ -49,17 +50,17 @@ export async function decodeJpeg2000(bytes: Uint8Array, options: { ycbcr?: boole
     decoder.decode();
     const info = decoder.getFrameInfo();
     if (!(info.width > 0 && info.height > 0) || info.width * info.height > MAX_PIXELS || info.componentCount < 1 || info.componentCount > 4) {
-      throw new AppError('FORMAT_CORRUPT', `A JPEG 2000 tile claims ${info.width}×${info.height}×${info.componentCount}.`);
+      throw formatErrors.make('FORMAT_CORRUPT', `A JPEG 2000 tile claims ${info.width}×${info.height}×${info.componentCount}.`);
     }
     const bits = info.bitsPerSample > 8 ? 16 : 8;
     const data = decoder.getDecodedBuffer().slice(); // copy out of WebAssembly memory
     const expected = info.width * info.height * info.componentCount * (bits / 8);
-    if (data.length < expected) throw new AppError('FORMAT_CORRUPT', 'A JPEG 2000 tile decoded to fewer samples than its header says.');
+    if (data.length < expected) throw formatErrors.make('FORMAT_CORRUPT', 'A JPEG 2000 tile decoded to fewer samples than its header says.');
     if (options.ycbcr && bits === 8 && info.componentCount === 3) ycbcrToRgb(data);
     return { width: info.width, height: info.height, samplesPerPixel: info.componentCount, bitsPerSample: bits, signed: info.isSigned, data: data.subarray(0, expected) };
   } catch (err) {
     if (err instanceof AppError) throw err;
-    throw new AppError('FORMAT_CORRUPT', `A JPEG 2000 tile could not be decoded (OpenJPEG error ${err instanceof Error ? err.message : String(err)}).`, { cause: err });
+    throw formatErrors.make('FORMAT_CORRUPT', `A JPEG 2000 tile could not be decoded (OpenJPEG error ${err instanceof Error ? err.message : String(err)}).`, { cause: err });
   } finally {
     decoder.delete();
   }

@@ -8,6 +8,7 @@ import { decompress as zstdDecompress } from 'fzstd';
 import { AppError } from '../../common/errors.js';
 import { lzwDecode } from './lzw.js';
 import { packbitsDecode } from './packbits.js';
+import { formatErrors } from '../errors.js';
 
 export interface RawTileSpec {
   compression: number;
@@ -28,7 +29,7 @@ export function rawTileSize(spec: RawTileSpec): number {
 export function decodeRawTile(spec: RawTileSpec, input: Uint8Array): Uint8Array {
   const expected = rawTileSize(spec);
   if (!(expected > 0) || expected > MAX_RAW_TILE_BYTES) {
-    throw new AppError('FORMAT_CORRUPT', `A tile claims an impossible size (${spec.width}×${spec.height}).`, { details: { ...spec } });
+    throw formatErrors.make('FORMAT_CORRUPT', `A tile claims an impossible size (${spec.width}×${spec.height}).`, { details: { ...spec } });
   }
   let out: Uint8Array;
   switch (spec.compression) {
@@ -44,7 +45,7 @@ export function decodeRawTile(spec: RawTileSpec, input: Uint8Array): Uint8Array 
         out = new Uint8Array(expected);
         out.set(z.subarray(0, expected));
       } catch (err) {
-        throw new AppError('FORMAT_CORRUPT', 'A Deflate-compressed tile could not be decompressed.', { cause: err });
+        throw formatErrors.make('FORMAT_CORRUPT', 'A Deflate-compressed tile could not be decompressed.', { cause: err });
       }
       break;
     }
@@ -62,7 +63,7 @@ export function decodeRawTile(spec: RawTileSpec, input: Uint8Array): Uint8Array 
       break;
     }
     default:
-      throw new AppError('FORMAT_UNSUPPORTED', `TIFF compression ${spec.compression} is not supported yet.`, {
+      throw formatErrors.make('FORMAT_UNSUPPORTED', `TIFF compression ${spec.compression} is not supported yet.`, {
         details: { format: `tiff-compression-${spec.compression}`, compression: spec.compression },
       });
   }
@@ -70,7 +71,7 @@ export function decodeRawTile(spec: RawTileSpec, input: Uint8Array): Uint8Array 
   if (!spec.littleEndian && bytes > 1) swapBytes(out, bytes);
   if (spec.predictor === 2) undoHorizontalPredictor(out, spec);
   else if (spec.predictor === 3) {
-    throw new AppError('FORMAT_UNSUPPORTED', 'The floating-point TIFF predictor is not supported yet.', { details: { format: 'tiff-predictor-3' } });
+    throw formatErrors.make('FORMAT_UNSUPPORTED', 'The floating-point TIFF predictor is not supported yet.', { details: { format: 'tiff-predictor-3' } });
   }
   return out;
 }

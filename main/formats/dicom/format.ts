@@ -16,6 +16,7 @@ import { pyramidMpp } from './mpp.js';
 import { assembleDicomFrame, frameKind, T, WSI_SOP_CLASS } from './image.js';
 import { frameOf, frameTable, readInstance, type DicomInstance } from './instance.js';
 import { isDicom, NeedMoreBytes, num, parseDicomHeader, seq, str } from './parser.js';
+import { formatErrors } from '../errors.js';
 
 const HEAD_SIZE = 256 << 10;
 const MAX_SIBLINGS = 2000;
@@ -151,7 +152,7 @@ class DicomSlideReader implements SlideReader {
 
   async readAssociated(name: AssociatedImageName, signal?: AbortSignal): Promise<EncodedTile> {
     const inst = this.#associated.get(name);
-    if (!inst) throw new AppError('FORMAT_NO_ASSOCIATED_IMAGE', `This slide has no ${name} image.`, { details: { name } });
+    if (!inst) throw formatErrors.make('FORMAT_NO_ASSOCIATED_IMAGE', `This slide has no ${name} image.`, { details: { name } });
     frameKind(inst.header.transferSyntax);
     if (inst.columns * inst.rows === 1) {
       const loc = await locateFrame(inst, -1, 0, 0, 0, 0, signal);

@@ -10,7 +10,7 @@
  * frames raw, the same rules as the Part 10 reader.
  * See docs/decisions/0702-dicomweb-tiles-are-frames.md and 0703-dicomweb-in-the-tile-service.md.
  */
-import { AppError, throwIfAborted } from '../../common/errors.js';
+import { throwIfAborted } from '../../common/errors.js';
 import type { DicomwebClient } from '../../sources/dicomweb/client.js';
 import type { DicomJson } from '../../sources/dicomweb/json.js';
 import { DicomwebSeriesSource } from '../../sources/dicomweb/series-source.js';
@@ -20,9 +20,11 @@ import { buildLevels, finalizeDescriptor } from '../descriptor.js';
 import { assembleDicomFrame, frameKind, T, type FrameKind } from '../dicom/image.js';
 import { str, tag, TS } from '../dicom/parser.js';
 import { corrupt, tileOutOfRange, unsupported } from '../errors.js';
-import { RAW_ASSEMBLER, type Jpeg2000AssemblyMeta } from '../../tiles/assemble-raw.js';
+import { RAW_ASSEMBLER, type Jpeg2000AssemblyMeta } from '../codecs/assemble-raw.js';
 import type { AssociatedImageName, EncodedTile, SlideDescriptor, SlideReader, TileLocation } from '../types.js';
 import { frameOfTile, layoutSeries, type SeriesLayout, type WebInstance } from './series.js';
+import { dicomwebErrors } from '../../sources/dicomweb/errors.js';
+import { formatErrors } from '../errors.js';
 
 const SeriesDescription = tag(0x0008, 0x103e);
 
@@ -68,7 +70,7 @@ export async function openFrameSource(source: FrameSource, options: { signal?: A
 }
 
 function readerFromMetadata(metadata: DicomJson[], identity: ObjectIdentity, studyInstanceUid: string, seriesInstanceUid: string, fetchFrames: FrameFetch): DicomwebSlideReader {
-  if (metadata.length === 0) throw new AppError('DICOMWEB_NOT_FOUND', 'The image archive has no instances in this series.', { details: { seriesInstanceUid } });
+  if (metadata.length === 0) throw dicomwebErrors.make('DICOMWEB_NOT_FOUND', 'The image archive has no instances in this series.', { details: { seriesInstanceUid } });
   const layout = layoutSeries(metadata);
   const ds = layout.top;
   const props: Record<string, string> = { 'openslide.vendor': 'dicom' };
@@ -201,7 +203,7 @@ export class DicomwebSlideReader implements SlideReader {
 
   async readAssociated(name: AssociatedImageName, signal?: AbortSignal): Promise<EncodedTile> {
     const inst = name === 'macro' ? undefined : this.layout.associated.get(name);
-    if (!inst) throw new AppError('FORMAT_NO_ASSOCIATED_IMAGE', `This slide has no ${name} image.`, { details: { name } });
+    if (!inst) throw formatErrors.make('FORMAT_NO_ASSOCIATED_IMAGE', `This slide has no ${name} image.`, { details: { name } });
     const locs: TileLocation[] = [];
     for (let r = 0; r < inst.rows; r++) {
       for (let c = 0; c < inst.columns; c++) {

@@ -9,12 +9,13 @@
  * Safety: IFD offsets are checked for loops and bounds; entry counts, IFD counts and
  * value sizes are capped; nothing is allocated from a size in the file without a bound.
  */
-import { AppError, throwIfAborted } from '../../common/errors.js';
+import { throwIfAborted } from '../../common/errors.js';
 import type { ByteRange, RangeReader } from '../../sources/types.js';
 import { ByteStore, decodeText } from '../bytes.js';
 import { corrupt } from '../errors.js';
 import { TiffIfd, type TiffEntry, type TiffValue } from './ifd.js';
 import { LAZY_TAGS, Tag, typeSize } from './tags.js';
+import { commonErrors } from '../../common/errors.js';
 
 export const TIFF_LIMITS = {
   maxIfds: 1024,
@@ -140,7 +141,7 @@ export class TiffFile {
     }
     if (!signal) return p;
     return new Promise((resolve, reject) => {
-      const onAbort = (): void => reject(new AppError('ABORTED', 'The operation was cancelled.', { cause: signal.reason }));
+      const onAbort = (): void => reject(commonErrors.make('ABORTED', 'The operation was cancelled.', { cause: signal.reason }));
       signal.addEventListener('abort', onAbort, { once: true });
       p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
     });

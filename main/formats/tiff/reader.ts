@@ -4,8 +4,8 @@
  * located from the lazily loaded offset tables; JPEG is passed through with tables and
  * colour marker fixed; other compressions are decoded to raw samples.
  */
-import { AppError, throwIfAborted } from '../../common/errors.js';
-import { RAW_ASSEMBLER, type Jpeg2000AssemblyMeta, type RawAssemblyMeta } from '../../tiles/assemble-raw.js';
+import { throwIfAborted } from '../../common/errors.js';
+import { RAW_ASSEMBLER, type Jpeg2000AssemblyMeta, type RawAssemblyMeta } from '../codecs/assemble-raw.js';
 import { decodeRawTile, type RawTileSpec } from '../codecs/raw.js';
 import { decodeTileToRgba } from '../codecs/decode.js';
 import { jpeg2000Tile } from '../codecs/jpeg2000.js';
@@ -15,6 +15,7 @@ import type { AssociatedImageName, EncodedTile, SlideDescriptor, SlideReader, Ti
 import { pieceRange, pieceSize, type TiffGrid } from './grid.js';
 import type { TiffFile } from './parse.js';
 import { Compression, Tag } from './tags.js';
+import { formatErrors } from '../errors.js';
 
 export interface TiffReaderOptions {
   /** Force the Adobe RGB marker on JPEG pieces (Aperio writes RGB JPEG without it). */
@@ -111,7 +112,7 @@ export class TiffSlideReader implements SlideReader {
   async readAssociated(name: AssociatedImageName, signal?: AbortSignal): Promise<EncodedTile> {
     const grid = this.#associated.get(name);
     if (!grid) {
-      throw new AppError('FORMAT_NO_ASSOCIATED_IMAGE', `This slide has no ${name} image.`, { details: { name } });
+      throw formatErrors.make('FORMAT_NO_ASSOCIATED_IMAGE', `This slide has no ${name} image.`, { details: { name } });
     }
     checkCodec(grid);
     const pieces: { col: number; row: number; range: { offset: number; length: number } | null }[] = [];

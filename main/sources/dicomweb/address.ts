@@ -7,7 +7,7 @@
  *
  * Error code: SOURCE_BAD_URI.
  */
-import { AppError } from '../../common/errors.js';
+import { sourceErrors } from '../errors.js';
 
 export interface DicomwebAddress {
   /** The archive's settings name, as written in the address. */
@@ -31,7 +31,7 @@ export function parseDicomwebUri(uri: string): DicomwebAddress {
     archive = undefined;
   }
   if (!m || !archive) {
-    throw new AppError('SOURCE_BAD_URI', `"${uri.slice(0, 200)}" is not a DICOMweb series address.`, {
+    throw sourceErrors.make('SOURCE_BAD_URI', `"${uri.slice(0, 200)}" is not a DICOMweb series address.`, {
       hint: 'A DICOMweb slide address looks like dicomweb://<archive name>/studies/<Study Instance UID>/series/<Series Instance UID>.',
     });
   }

@@ -16,12 +16,15 @@
  * DICOMWEB_SERVER_ERROR, DICOMWEB_UNREACHABLE, DICOMWEB_REQUEST_FAILED,
  * DICOMWEB_BAD_RESPONSE, DICOMWEB_TOKEN_TOO_OLD.
  */
-import { AppError, isAbortError, throwIfAborted } from '../../common/errors.js';
+import { isAbortError, throwIfAborted } from '../../common/errors.js';
 import { registerSecret } from '../../common/log.js';
-import { backoffMs, DEFAULT_RETRY, isNetworkError, isRetryableStatus, parseRetryAfter, sleep, type RetryPolicy } from '../retry.js';
+import { isNetworkError } from '../../common/network.js';
+import { backoffMs, DEFAULT_RETRY, isRetryableStatus, parseRetryAfter, sleep, type RetryPolicy } from '../retry.js';
 import type { FetchLike } from '../types.js';
 import { jsonNumber, jsonString, jsonStrings, type DicomJson } from './json.js';
 import { parseContentType, parseMultipart } from './multipart.js';
+import { commonErrors } from '../../common/errors.js';
+import { dicomwebErrors } from './errors.js';
 
 export interface TokenSource {
   getAccessToken(opts?: { minValiditySeconds?: number; forceRefresh?: boolean }): Promise<string>;
@@ -119,8 +122,8 @@ export class DicomwebClient {
   /** The body, read while it stays under the bound; past it the stream is cancelled. */
   async #body(res: Response): Promise<Uint8Array> {
     const limit = this.#maxAnswer;
-    const tooLarge = (): AppError =>
-      new AppError('DICOMWEB_BAD_RESPONSE', `The DICOMweb server sent an answer larger than ${Math.round(limit / 1048576)} MiB; the app stopped reading it.`, {
+    const tooLarge = (): ReturnType<typeof dicomwebErrors.make> =>
+      dicomwebErrors.make('DICOMWEB_BAD_RESPONSE', `The DICOMweb server sent an answer larger than ${Math.round(limit / 1048576)} MiB; the app stopped reading it.`, {
         hint: 'IT: check the archive address; a proxy or archive may be sending something other than DICOMweb.',
       });
     const declared = Number(res.headers.get('content-length') ?? NaN);
@@ -203,7 +206,7 @@ export class DicomwebClient {
   async frames(studyInstanceUid: string, seriesInstanceUid: string, sopInstanceUid: string, frameNumbers: readonly number[], signal?: AbortSignal): Promise<FrameBatch> {
     if (frameNumbers.length === 0) return { frames: [], bytes: 0, requests: 0 };
     for (const n of frameNumbers) {
-      if (!Number.isSafeInteger(n) || n < 1) throw new AppError('DICOMWEB_REQUEST_FAILED', `Frame number ${n} is not valid (frames are numbered from 1).`);
+      if (!Number.isSafeInteger(n) || n < 1) throw dicomwebErrors.make('DICOMWEB_REQUEST_FAILED', `Frame number ${n} is not valid (frames are numbered from 1).`);
     }
     const out: FrameBatch = { frames: [], bytes: 0, requests: 0 };
     const base = `/studies/${uid(studyInstanceUid)}/series/${uid(seriesInstanceUid)}/instances/${uid(sopInstanceUid)}/frames/`;
@@ -221,7 +224,7 @@ export class DicomwebClient {
         ? parseMultipart(ct, body)
         : [{ mediaType: parseContentType(ct).mediaType, transferSyntax: parseContentType(ct).params['transfer-syntax'], body, headers: {} }];
       if (parts.length !== chunk.length) {
-        throw new AppError('DICOMWEB_BAD_RESPONSE', `The DICOMweb server sent ${parts.length} frames where ${chunk.length} were asked.`, {
+        throw dicomwebErrors.make('DICOMWEB_BAD_RESPONSE', `The DICOMweb server sent ${parts.length} frames where ${chunk.length} were asked.`, {
           details: { asked: chunk.length, got: parts.length },
         });
       }
@@ -242,7 +245,7 @@ export class DicomwebClient {
       if (!Array.isArray(v)) throw new Error('not an array');
       return v as DicomJson[];
     } catch (err) {
-      throw new AppError('DICOMWEB_BAD_RESPONSE', 'The DICOMweb server sent search results the app cannot read (not DICOM JSON).', { cause: err, details: { path: path.split('?')[0] } });
+      throw dicomwebErrors.make('DICOMWEB_BAD_RESPONSE', 'The DICOMweb server sent search results the app cannot read (not DICOM JSON).', { cause: err, details: { path: path.split('?')[0] } });
     }
   }
 
@@ -254,7 +257,7 @@ export class DicomwebClient {
       token = await this.#token.getAccessToken({ minValiditySeconds: this.#minValidity, forceRefresh: true });
       registerSecret(token);
       if (this.#tooOld(token)) {
-        throw new AppError('DICOMWEB_TOKEN_TOO_OLD', 'The identity provider keeps handing out access tokens issued more than 12 hours ago, which the image archive refuses.', {
+        throw dicomwebErrors.make('DICOMWEB_TOKEN_TOO_OLD', 'The identity provider keeps handing out access tokens issued more than 12 hours ago, which the image archive refuses.', {
           hint: 'Ask the IT administrator to let the identity provider issue fresh access tokens on refresh (a new iat), or sign out and sign in again.',
         });
       }
@@ -280,12 +283,12 @@ export class DicomwebClient {
       try {
         res = await this.#fetch(url, { headers: { accept, ...(token ? { authorization: `Bearer ${token}` } : {}) }, ...(signal ? { signal } : {}) });
       } catch (err) {
-        if (isAbortError(err)) throw new AppError('ABORTED', 'The operation was cancelled.', { cause: err });
+        if (isAbortError(err)) throw commonErrors.make('ABORTED', 'The operation was cancelled.', { cause: err });
         if (isNetworkError(err) && attempt < this.#retry.maxAttempts) {
           await sleep(backoffMs(attempt, this.#retry), signal);
           continue;
         }
-        throw new AppError('DICOMWEB_UNREACHABLE', `The image archive at ${new URL(this.root).host} cannot be reached.`, {
+        throw dicomwebErrors.make('DICOMWEB_UNREACHABLE', `The image archive at ${new URL(this.root).host} cannot be reached.`, {
           cause: err, retryable: true, hint: 'Check the network connection and the archive address in the settings.',
         });
       }
@@ -299,7 +302,7 @@ export class DicomwebClient {
           force = true;
           continue;
         }
-        throw new AppError(
+        throw dicomwebErrors.make(
           'DICOMWEB_UNAUTHORIZED',
           this.#token
             ? `The image archive did not accept your sign-in${detail ? ` (${detail})` : ''}, even with a freshly renewed token.`
@@ -308,23 +311,23 @@ export class DicomwebClient {
         );
       }
       if (res.status === 403) {
-        throw new AppError('DICOMWEB_ACCESS_DENIED', `You are signed in, but your account may not read this in the image archive${detail ? ` (${detail})` : ''}.`, {
+        throw dicomwebErrors.make('DICOMWEB_ACCESS_DENIED', `You are signed in, but your account may not read this in the image archive${detail ? ` (${detail})` : ''}.`, {
           details, hint: 'Ask the IT administrator for access to this archive or study.',
         });
       }
       if (res.status === 404) {
-        throw new AppError('DICOMWEB_NOT_FOUND', 'The image archive does not have this study, series, instance or frame (it may have been deleted or moved).', { details });
+        throw dicomwebErrors.make('DICOMWEB_NOT_FOUND', 'The image archive does not have this study, series, instance or frame (it may have been deleted or moved).', { details });
       }
       if (isRetryableStatus(res.status)) {
         if (attempt < this.#retry.maxAttempts) {
           await sleep(backoffMs(attempt, this.#retry, Math.random, parseRetryAfter(res.headers.get('retry-after'))), signal);
           continue;
         }
-        throw new AppError('DICOMWEB_SERVER_ERROR', `The image archive failed to answer (HTTP ${res.status}) after ${attempt} attempts.`, {
+        throw dicomwebErrors.make('DICOMWEB_SERVER_ERROR', `The image archive failed to answer (HTTP ${res.status}) after ${attempt} attempts.`, {
           details, retryable: true, hint: 'Try again in a moment; if it persists, tell the IT administrator.',
         });
       }
-      throw new AppError('DICOMWEB_REQUEST_FAILED', `The image archive refused the request (HTTP ${res.status}${bodyText ? `: ${bodyText.slice(0, 200)}` : ''}).`, { details });
+      throw dicomwebErrors.make('DICOMWEB_REQUEST_FAILED', `The image archive refused the request (HTTP ${res.status}${bodyText ? `: ${bodyText.slice(0, 200)}` : ''}).`, { details });
     }
   }
 }
@@ -339,7 +342,7 @@ function query(params: URLSearchParams): string {
 
 function uid(u: string): string {
   // 64 is the standard's limit; some writers (pydicom-built files) exceed it and archives keep them.
-  if (!/^[0-9.]{1,128}$/.test(u)) throw new AppError('DICOMWEB_REQUEST_FAILED', `"${u.slice(0, 80)}" is not a DICOM UID.`);
+  if (!/^[0-9.]{1,128}$/.test(u)) throw dicomwebErrors.make('DICOMWEB_REQUEST_FAILED', `"${u.slice(0, 80)}" is not a DICOM UID.`);
   return u;
 }
 

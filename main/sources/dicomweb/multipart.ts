@@ -6,7 +6,8 @@
  * ending FFD9 00) is kept, decoders ignore it and byte comparisons with the stored
  * fragment stay exact. Preamble and epilogue are ignored, as the RFC asks.
  */
-import { AppError } from '../../common/errors.js';
+import { type AppError } from '../../common/errors.js';
+import { dicomwebErrors } from './errors.js';
 
 export interface MultipartPart {
   headers: Record<string, string>;
@@ -135,7 +136,7 @@ function ascii(s: string): Uint8Array {
 }
 
 function bad(what: string): AppError {
-  return new AppError('DICOMWEB_BAD_RESPONSE', `The DICOMweb server sent an answer the app cannot read: ${what}.`, {
+  return dicomwebErrors.make('DICOMWEB_BAD_RESPONSE', `The DICOMweb server sent an answer the app cannot read: ${what}.`, {
     hint: 'The archive may not support multipart frame retrieval (WADO-RS). Report this with the archive product and version.',
   });
 }

@@ -15,7 +15,12 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { PutObjectCommand, S3Client as AwsS3 } from '@aws-sdk/client-s3';
 import type { Browser } from 'playwright-core';
+import { ApiError } from '../../../main/api/contract.js';
+import { errorResponse } from '../../../main/api/tile-route.js';
+import { Connectivity, watchTileRoute } from '../../../main/app/offline.js';
 import { AppError } from '../../../main/common/errors.js';
+import { isNetworkError } from '../../../main/common/network.js';
+import { describeError } from '../../../renderer/src/errors.js';
 import { resolveReader } from '../../../main/sources/resolve.js';
 import { launchChromium } from '../../stack/browser-login.js';
 import { startStack, type RunningStack } from '../../stack/stack.js';
@@ -122,12 +127,50 @@ describe('S3 range reads with faults, on MinIO', () => {
     await assert.rejects(reader.read([{ offset: 0, length: 4 }]), (e: unknown) => {
       assert.ok(e instanceof AppError);
       assert.equal(e.code, 'SOURCE_UNAVAILABLE');
+      assert.equal(e.kind, 'busy');
       assert.equal(e.retryable, true);
       assert.match(e.message, /pathology-slides\/README\.txt/);
       return true;
     });
     assert.equal(injector.seen - before, 5, 'five attempts, then give up');
     injector.plan = [];
+  });
+
+  it('S3 503 SlowDown is "busy": retried, shown as busy with a retry button, and never turns the app offline', async () => {
+    const connectivity = new Connectivity({ probe: async () => undefined });
+    try {
+      const offline: unknown[] = [];
+      connectivity.onChange((st) => offline.push(st.status));
+      const reader = alice.s3.rangeReader('s3://pathology-slides/README.txt');
+      // Within the retry budget: the pathologist sees nothing at all.
+      injector.plan = ['slowdown', 'slowdown'];
+      const ok = await connectivity.track(() => reader.read([{ offset: 0, length: 9 }]));
+      assert.equal(ok.requests, 3, 'two SlowDown answers were retried');
+      // Past it: a busy error, still online, in words that say "busy", not "cannot be reached".
+      injector.plan = Array.from({ length: 20 }, () => 'slowdown' as const);
+      const err = await connectivity.track(() => reader.read([{ offset: 0, length: 4 }])).then(
+        () => assert.fail('SlowDown without end must fail'),
+        (e: unknown) => e,
+      );
+      injector.plan = [];
+      assert.ok(err instanceof AppError);
+      assert.equal(err.kind, 'busy');
+      assert.equal(isNetworkError(err), false);
+      assert.equal(connectivity.state().status, 'online');
+      assert.deepEqual(offline, [], 'no offline event');
+      const view = describeError(new ApiError(err.toJSON()));
+      assert.equal(view.title, 'Storage is busy');
+      assert.equal(view.action, 'retry');
+      // The tile route says 503 with the kind, and the offline watcher leaves it alone.
+      const res = errorResponse(err, new AbortController().signal);
+      assert.equal(res.status, 503);
+      assert.equal(res.headers.get('x-error-kind'), 'busy');
+      const watched = watchTileRoute(async () => errorResponse(err, new AbortController().signal), connectivity);
+      await watched(new Request('http://127.0.0.1/tiles/x'));
+      assert.equal(connectivity.state().status, 'online');
+    } finally {
+      connectivity.dispose();
+    }
   });
 
   it('an object replaced in storage is detected (If-Match → SOURCE_CHANGED)', async () => {

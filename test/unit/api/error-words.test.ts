@@ -32,7 +32,7 @@ test('no storage rights vs access denied to one bucket', async () => {
 
 test('storage unavailable is retryable; unknown errors keep the service message', async () => {
   const busy = await s3Error(new Response('<Error><Code>SlowDown</Code></Error>', { status: 503 }), 'b', 'k');
-  assert.equal(view(busy).title, 'Storage cannot be reached right now');
+  assert.equal(view(busy).title, 'Storage is busy');
   assert.equal(view(busy).action, 'retry');
   const other = describeError(new ApiError({ code: 'X_Y', kind: 'internal', message: 'Plain words.', retryable: false }));
   assert.equal(other.title, 'Something went wrong');

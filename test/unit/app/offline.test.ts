@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ConnectivityState } from '../../../main/api/contract.js';
 import { Connectivity, endpointProbe, storageEndpoints, watchTileRoute } from '../../../main/app/offline.js';
-import { AppError } from '../../../main/common/errors.js';
+import { sourceErrors } from '../../../main/sources/errors.js';
 import { DEFAULTS, type Settings } from '../../../main/config/schema.js';
 
 function listen(port = 0): Promise<Server> {
@@ -40,7 +40,7 @@ test('network failures turn it offline, answers of any kind keep it online, the 
   c.onChange((s) => changes.push(s));
 
   // Storage said no: that is an answer, not a network failure.
-  await assert.rejects(c.track(() => Promise.reject(new AppError('SOURCE_ACCESS_DENIED', 'no'))));
+  await assert.rejects(c.track(() => Promise.reject(sourceErrors.make('SOURCE_ACCESS_DENIED', 'no'))));
   assert.equal(c.state().status, 'online');
   assert.equal((await c.check()).status, 'online', 'a 403 to the probe means reachable');
 
@@ -49,7 +49,7 @@ test('network failures turn it offline, answers of any kind keep it online, the 
     () => undefined,
     (e: unknown) => e,
   );
-  await assert.rejects(c.track(() => Promise.reject(new AppError('SOURCE_UNREACHABLE', 'Storage could not be reached.', { cause: refused }))));
+  await assert.rejects(c.track(() => Promise.reject(sourceErrors.make('SOURCE_UNREACHABLE', 'Storage could not be reached.', { cause: refused }))));
   assert.equal(c.state().status, 'offline');
   assert.equal(c.state().reason, 'the connection was refused');
   assert.equal((await c.check()).status, 'offline', 'the probe agrees while nothing listens');
@@ -83,9 +83,9 @@ test('a tile that failed for want of storage turns the app offline; other tile f
   const c = new Connectivity({ probe: async () => Promise.reject(new TypeError('fetch failed')), minProbeMs: 60_000 });
   t.after(() => c.dispose());
   const answers: Record<string, Response> = {
-    '/tiles/a/0/9/9': new Response('no such tile', { status: 404, headers: { 'x-error-code': 'TILE_OUT_OF_RANGE' } }),
-    '/tiles/a/0/0/0': new Response('not offline', { status: 503, headers: { 'x-error-code': 'TILE_OFFLINE' } }),
-    '/tiles/a/0/1/0': new Response('gone', { status: 503, headers: { 'x-error-code': 'SOURCE_UNREACHABLE' } }),
+    '/tiles/a/0/9/9': new Response('no such tile', { status: 404, headers: { 'x-error-code': 'TILE_OUT_OF_RANGE', 'x-error-kind': 'not-found' } }),
+    '/tiles/a/0/0/0': new Response('not offline', { status: 503, headers: { 'x-error-code': 'TILE_OFFLINE', 'x-error-kind': 'unreachable' } }),
+    '/tiles/a/0/1/0': new Response('gone', { status: 503, headers: { 'x-error-code': 'SOURCE_UNREACHABLE', 'x-error-kind': 'unreachable' } }),
   };
   const route = watchTileRoute(async (r) => answers[new URL(r.url).pathname]!, c);
   assert.equal((await route(new Request('http://127.0.0.1/tiles/a/0/9/9'))).status, 404);

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { AppError } from '../../../main/common/errors.js';
 import { flagInt, parseArgs, type FlagSpec } from '../../../main/cli/args.js';
 import { exitCodeFor, runCli } from '../../../main/cli/index.js';
+import { entryFor } from '../../../main/common/errors.js';
 
 const specs: Record<string, Record<string, FlagSpec>> = {
   login: { 'no-browser': { description: '' }, force: { description: '' } },
@@ -31,19 +32,20 @@ test('typos and missing values are refused', () => {
   assert.equal(flagInt(parse(['ls', '--max', '3']), 'max', 1), 3);
 });
 
-test('exit codes by error code', () => {
-  assert.equal(exitCodeFor('CLI_USAGE'), 2);
-  assert.equal(exitCodeFor('CONFIG_NOT_SET_UP'), 2);
-  assert.equal(exitCodeFor('SOURCE_BAD_URI'), 2);
-  assert.equal(exitCodeFor('AUTH_NOT_SIGNED_IN'), 3);
-  assert.equal(exitCodeFor('STS_INVALID_TOKEN'), 3);
-  assert.equal(exitCodeFor('STS_ACCESS_DENIED'), 4);
-  assert.equal(exitCodeFor('SOURCE_ACCESS_DENIED'), 4);
-  assert.equal(exitCodeFor('SOURCE_NOT_FOUND'), 5);
-  assert.equal(exitCodeFor('STS_UNREACHABLE'), 6);
-  assert.equal(exitCodeFor('SOURCE_UNAVAILABLE'), 6);
-  assert.equal(exitCodeFor('AUTH_CANCELLED'), 130);
-  assert.equal(exitCodeFor('FORMAT_UNSUPPORTED'), 1);
+test('exit codes by the kind of the error code', () => {
+  const exitCodeOf = (code: string): number => exitCodeFor(entryFor(code)!.kind);
+  assert.equal(exitCodeOf('CLI_USAGE'), 2);
+  assert.equal(exitCodeOf('CONFIG_NOT_SET_UP'), 2);
+  assert.equal(exitCodeOf('SOURCE_BAD_URI'), 2);
+  assert.equal(exitCodeOf('AUTH_NOT_SIGNED_IN'), 3);
+  assert.equal(exitCodeOf('STS_INVALID_TOKEN'), 3);
+  assert.equal(exitCodeOf('STS_ACCESS_DENIED'), 4);
+  assert.equal(exitCodeOf('SOURCE_ACCESS_DENIED'), 4);
+  assert.equal(exitCodeOf('SOURCE_NOT_FOUND'), 5);
+  assert.equal(exitCodeOf('STS_UNREACHABLE'), 6);
+  assert.equal(exitCodeOf('SOURCE_UNAVAILABLE'), 6);
+  assert.equal(exitCodeOf('AUTH_CANCELLED'), 130);
+  assert.equal(exitCodeOf('FORMAT_UNSUPPORTED'), 1);
 });
 
 test('runCli: help, unknown command, and errors as "error CODE: message" + hint on stderr', async () => {

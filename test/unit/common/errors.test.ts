@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AppError, toAppError, isAppError, throwIfAborted } from '../../../main/common/errors.js';
+import { sourceErrors } from '../../../main/sources/errors.js';
 
 test('AppError serialises code, message and hint but never the cause', () => {
   const err = new AppError('AUTH_STATE_MISMATCH', 'The sign-in answer did not match.', {
@@ -18,7 +19,7 @@ test('toAppError keeps AppErrors and maps aborts and foreign errors', () => {
   assert.equal(toAppError(own), own);
   const aborted = toAppError(new DOMException('gone', 'AbortError'));
   assert.equal(aborted.code, 'ABORTED');
-  const foreign = toAppError(new TypeError('boom'), 'SOURCE_IO');
+  const foreign = toAppError(new TypeError('boom'), sourceErrors, 'SOURCE_IO');
   assert.equal(foreign.code, 'SOURCE_IO');
   assert.ok(isAppError(foreign, 'SOURCE_IO'));
   assert.match(foreign.message, /boom/);

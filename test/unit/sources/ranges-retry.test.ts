@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mergeRanges, parseContentRange, validateRanges } from '../../../main/sources/http.js';
-import { backoffMs, isNetworkError, isRetryableStatus, parseRetryAfter } from '../../../main/sources/retry.js';
+import { backoffMs, isRetryableStatus, parseRetryAfter } from '../../../main/sources/retry.js';
+import { isNetworkError } from '../../../main/common/network.js';
 import { sourceKind } from '../../../main/sources/resolve.js';
 
 test('Content-Range forms', () => {

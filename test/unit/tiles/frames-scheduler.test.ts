@@ -6,7 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AppError, isAppError } from '../../../main/common/errors.js';
+import { isAppError } from '../../../main/common/errors.js';
+import { dicomwebErrors } from '../../../main/sources/dicomweb/errors.js';
 import type { FrameReadResult, FrameSource, ObjectIdentity } from '../../../main/sources/types.js';
 import { FrameScheduler } from '../../../main/tiles/frames.js';
 
@@ -58,9 +59,9 @@ class CountingFrames implements FrameSource {
           }, { once: true });
         });
       }
-      if (this.down) throw new AppError('DICOMWEB_UNREACHABLE', 'The image archive cannot be reached.');
+      if (this.down) throw dicomwebErrors.make('DICOMWEB_UNREACHABLE', 'The image archive cannot be reached.');
       const bad = frames.find((f) => this.bad.has(`${group}/${f}`));
-      if (bad !== undefined) throw new AppError('DICOMWEB_NOT_FOUND', `frame ${bad} does not exist`);
+      if (bad !== undefined) throw dicomwebErrors.make('DICOMWEB_NOT_FOUND', `frame ${bad} does not exist`);
       const out = frames.map((f) => ({ bytes: new TextEncoder().encode(`${group}/${f}`), mediaType: 'image/jpeg', transferSyntax: '1.2.840.10008.1.2.4.50' }));
       return { frames: out, bytes: out.reduce((n, f) => n + f.bytes.length, 0), requests: 1 };
     } finally {

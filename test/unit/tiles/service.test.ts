@@ -4,13 +4,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
-import { AppError } from '../../../main/common/errors.js';
+import { sourceErrors } from '../../../main/sources/errors.js';
 import { TileCache } from '../../../main/cache/tile-cache.js';
 import { FileRangeReader } from '../../../main/sources/file.js';
 import type { ObjectIdentity } from '../../../main/sources/types.js';
 import { TileService } from '../../../main/tiles/service.js';
 import { WorkerPool } from '../../../main/tiles/workers.js';
-import { RAW_ASSEMBLER } from '../../../main/tiles/assemble-raw.js';
+import { RAW_ASSEMBLER } from '../../../main/formats/codecs/assemble-raw.js';
 import { deflateSync } from 'node:zlib';
 import { writeFileSync } from 'node:fs';
 import { CountingReader } from './fixtures/counting-reader.js';
@@ -46,7 +46,7 @@ function world(t: { after: (fn: () => unknown) => void }) {
         cache,
         workers,
         resolve: async () => {
-          if (!w.online) throw new AppError('SOURCE_NETWORK', 'Storage cannot be reached.', { retryable: true });
+          if (!w.online) throw sourceErrors.make('SOURCE_UNREACHABLE', 'Storage cannot be reached.');
           const inner = new FileRangeReader(FILE);
           const etag = w.etag;
           const stat = async (): Promise<ObjectIdentity> => ({ ...(await inner.stat()), uri: URI, etag });
@@ -143,7 +143,7 @@ test('offline: a network error opens the slide from the cache; uncached tiles sa
   assert.equal(offline.offline, true);
   assert.deepEqual(new Uint8Array((await svc.getTile(offline, 0, 0, 0))!.bytes), expectTile(0, 0, 0));
   await assert.rejects(svc.getTile(offline, 0, 1, 0), { code: 'TILE_OFFLINE' });
-  await assert.rejects(svc.open('s3://bucket/never-seen.tif'), { code: 'SOURCE_NETWORK' });
+  await assert.rejects(svc.open('s3://bucket/never-seen.tif'), { code: 'SOURCE_UNREACHABLE' });
 });
 
 test('an object replaced in storage (new etag) is not served from the stale cache', async (t) => {

@@ -10,10 +10,11 @@
  * `meta: { worker: RAW_ASSEMBLER, jpeg2000: { ycbcr } }` instead: their size and sample
  * layout come from the codestream. Pure: plain data in, an EncodedTile out.
  */
-import { AppError } from '../common/errors.js';
-import { jpeg2000Tile } from '../formats/codecs/jpeg2000.js';
-import { decodeRawTile, type RawTileSpec } from '../formats/codecs/raw.js';
-import type { EncodedTile, TileEncoding, TileLocation } from '../formats/types.js';
+import type { AppError } from '../../common/errors.js';
+import { jpeg2000Tile } from './jpeg2000.js';
+import { decodeRawTile, type RawTileSpec } from './raw.js';
+import type { EncodedTile, TileEncoding, TileLocation } from '../types.js';
+import { formatErrors } from '../errors.js';
 
 /** Names this module to the worker pool (see BUILTIN in worker.ts). */
 export const RAW_ASSEMBLER = { module: 'builtin:assemble-raw', export: 'assembleRaw' } as const;
@@ -30,7 +31,7 @@ export interface Jpeg2000AssemblyMeta {
 }
 
 function invalid(location: TileLocation): AppError {
-  return new AppError('TILE_ASSEMBLY_INVALID', 'A tile was sent for decoding without the description of how to decode it.', {
+  return formatErrors.make('TILE_ASSEMBLY_INVALID', 'A tile was sent for decoding without the description of how to decode it.', {
     details: { level: location.level, col: location.col, row: location.row },
   });
 }
@@ -40,7 +41,7 @@ export async function assembleRaw(location: TileLocation, buffers: Uint8Array[])
   const input = buffers[0];
   if (!input || (!meta?.jpeg2000 && (!meta?.raw || meta.encoding?.kind !== 'raw'))) throw invalid(location);
   if (input.length < (location.ranges[0]?.length ?? 0)) {
-    throw new AppError('FORMAT_CORRUPT', 'The slide file is damaged: a tile is cut short by the end of the file.', {
+    throw formatErrors.make('FORMAT_CORRUPT', 'The slide file is damaged: a tile is cut short by the end of the file.', {
       details: { offset: location.ranges[0]?.offset },
     });
   }
