@@ -24,10 +24,11 @@
  * Error codes: ABORTED (the caller cancelled), TILE_READ_FAILED (wrapping a foreign
  * failure; AppErrors from the source pass through unchanged).
  */
-import { AppError, assertNever, type ErrorKind } from '../common/errors.js';
+import { assertNever, type AppError, type ErrorKind } from '../common/errors.js';
 import type { FrameData, FrameSource } from '../sources/types.js';
 import { BatchScheduler, type BatchStrategy, type BatchWant } from './batch-scheduler.js';
 import type { Pool, Priority } from './pools.js';
+import { tileErrors } from './errors.js';
 
 
 export interface FrameSchedulerOptions {
@@ -95,7 +96,7 @@ export function frameStrategy(opts: { minFramesPerRequest: number; maxFramesPerR
       return { answers: result.frames, requests: result.requests, bytes: result.bytes };
     },
     failed: (source) => `Reading frames of ${source.uri} failed.`,
-    miscounted: (source, asked, got) => new AppError('TILE_READ_FAILED', `The archive answered ${got} frames where ${asked} were asked.`, {
+    miscounted: (source, asked, got) => tileErrors.make('TILE_READ_FAILED', `The archive answered ${got} frames where ${asked} were asked.`, {
       details: { uri: source.uri, asked, got },
     }),
     retryAlone: opts.retryAlone,

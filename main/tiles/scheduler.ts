@@ -21,10 +21,10 @@
  * Error codes: ABORTED (the caller cancelled), TILE_READ_FAILED (wrapping a foreign
  * failure; AppErrors from the source pass through unchanged).
  */
-import { AppError } from '../common/errors.js';
 import type { ByteRange, RangeReader } from '../sources/types.js';
 import { BatchScheduler, type BatchStrategy, type BatchWant } from './batch-scheduler.js';
 import { abortedError, type Pool, type Priority } from './pools.js';
+import { tileErrors } from './errors.js';
 
 export type { Priority } from './pools.js';
 
@@ -88,7 +88,7 @@ export function rangeStrategy(opts: { coalesceGapBytes: number; maxMergedBytes: 
       return { answers, requests: 1, bytes: buf.length };
     },
     failed: (reader) => `Reading slide data from ${reader.uri} failed.`,
-    miscounted: (reader, asked, got) => new AppError('TILE_READ_FAILED', `Reading slide data from ${reader.uri} answered ${got} ranges where ${asked} were asked.`),
+    miscounted: (reader, asked, got) => tileErrors.make('TILE_READ_FAILED', `Reading slide data from ${reader.uri} answered ${got} ranges where ${asked} were asked.`),
     // One span is one read: there is nothing smaller to retry.
     retryAlone: () => false,
   };

@@ -5,7 +5,6 @@
  */
 import { inflateSync } from 'node:zlib';
 import { decompress as zstdDecompress } from 'fzstd';
-import { AppError } from '../../common/errors.js';
 import { lzwDecode } from './lzw.js';
 import { packbitsDecode } from './packbits.js';
 import { formatErrors } from '../errors.js';
@@ -58,7 +57,7 @@ export function decodeRawTile(spec: RawTileSpec, input: Uint8Array): Uint8Array 
         const z = zstdDecompress(input, out);
         if (z.length < expected) throw new Error(`${z.length} of ${expected} bytes`);
       } catch (err) {
-        throw new AppError('FORMAT_CORRUPT', 'A Zstandard-compressed tile could not be decompressed.', { cause: err });
+        throw formatErrors.make('FORMAT_CORRUPT', 'A Zstandard-compressed tile could not be decompressed.', { cause: err });
       }
       break;
     }

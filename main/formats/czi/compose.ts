@@ -8,10 +8,10 @@
  * so the tile service runs it in its worker pool.
  */
 import { decompress as zstdDecompress } from 'fzstd';
-import { AppError } from '../../common/errors.js';
 import { corrupt, unsupported } from '../errors.js';
 import type { EncodedTile, TileLocation } from '../types.js';
 import { SEGMENT_HEADER, segmentId } from './structure.js';
+import { formatErrors } from '../errors.js';
 
 /** Names this module to the worker pool (see BUILTIN in main/tiles/worker.ts). */
 export const CZI_COMPOSER = { module: 'builtin:czi-compose', export: 'composeCziTile' } as const;
@@ -157,7 +157,7 @@ export function unpackHiLo(packed: Uint8Array): Uint8Array {
 export function composeCziTile(location: TileLocation, buffers: Uint8Array[]): EncodedTile {
   const spec = (location.meta as Partial<CziAssemblyMeta> | undefined)?.czi;
   if (!spec || !Array.isArray(spec.blocks) || spec.blocks.length !== location.ranges.length) {
-    throw new AppError('TILE_ASSEMBLY_INVALID', 'A tile was sent for decoding without the description of how to decode it.', {
+    throw formatErrors.make('TILE_ASSEMBLY_INVALID', 'A tile was sent for decoding without the description of how to decode it.', {
       details: { level: location.level, col: location.col, row: location.row },
     });
   }

@@ -11,7 +11,7 @@
  * batched read of the directory, metadata and attachment directory, and one more for what
  * did not fit (long XML) and the associated images' headers.
  */
-import { AppError, throwIfAborted } from '../../common/errors.js';
+import { throwIfAborted } from '../../common/errors.js';
 import type { ByteRange, RangeReader } from '../../sources/types.js';
 import { finalizeDescriptor, buildLevels } from '../descriptor.js';
 import { corrupt, tileOutOfRange, unsupported } from '../errors.js';
@@ -19,6 +19,7 @@ import { no, yes, type Detection } from '../probe.js';
 import type { AssociatedImageInfo, AssociatedImageName, ChannelInfo, EncodedTile, FormatProbe, SlideFormat, SlideReader, TileLocation } from '../types.js';
 import { checkCompression, composeCziTile, CZI_COMPOSER, PIXEL_TYPE_NAMES, PIXEL_TYPES, type CziAssemblyMeta, type CziBlock, type CziTileSpec } from './compose.js';
 import { parseCziMetadata } from './metadata.js';
+import { formatErrors } from '../errors.js';
 import {
   isCzi, parseAttachmentDirectory, parseDirectory, parseFileHeader, parseMetadata, SEGMENT_HEADER, segmentId, type CziAttachmentEntry, type CziSubblockEntry,
 } from './structure.js';
@@ -358,7 +359,7 @@ export class CziSlideReader implements SlideReader {
 
   async readAssociated(name: AssociatedImageName, signal?: AbortSignal): Promise<EncodedTile> {
     const a = this.#assoc.find((x) => x.name === name);
-    if (!a) throw new AppError('FORMAT_NO_ASSOCIATED_IMAGE', `This slide has no ${name} image.`, { details: { name } });
+    if (!a) throw formatErrors.make('FORMAT_NO_ASSOCIATED_IMAGE', `This slide has no ${name} image.`, { details: { name } });
     const { buffers } = await this.#reader.read([a.range], signal);
     const data = attachmentData(buffers[0] ?? new Uint8Array(0), { filePosition: a.range.offset, contentType: a.kind, name });
     if (!data) throw corrupt(`the ${name} image is damaged`, a.range.offset);

@@ -20,10 +20,11 @@ import { formatErrors } from '../../../main/formats/errors.js';
 import { dicomwebErrors } from '../../../main/sources/dicomweb/errors.js';
 import { sourceErrors } from '../../../main/sources/errors.js';
 import { tileErrors } from '../../../main/tiles/errors.js';
+import { NET_ERRORS } from '../../../main/net/errors.js';
 import { describeError } from '../../../renderer/src/errors.js';
 import { diagnoseTile } from '../../../renderer/src/viewer/tile-failure.js';
 
-const TABLES: ErrorTable<string>[] = [commonErrors, authErrors, credentialErrors, configErrors, sourceErrors, dicomwebErrors, formatErrors, tileErrors, cacheErrors, appErrors, apiErrors, cliErrors];
+const TABLES: ErrorTable<string>[] = [commonErrors, authErrors, credentialErrors, configErrors, sourceErrors, dicomwebErrors, formatErrors, tileErrors, cacheErrors, appErrors, apiErrors, cliErrors, NET_ERRORS];
 
 test('the contract mirrors the error kinds', () => {
   const mirror: Record<ApiErrorKind, true> = {
