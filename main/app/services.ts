@@ -29,6 +29,7 @@ import { TileService, type SlideHandle } from '../tiles/service.js';
 import { createDicomweb, DEFAULT_PAGE_SIZE, dicomwebResources } from './dicomweb.js';
 import { Connectivity, endpointProbe, storageEndpoints, watchTileRoute } from './offline.js';
 import { BUDGET_KEY, OfflineManager } from './pins.js';
+import { AddressCheck } from './address-check.js';
 import { OpenSlides } from './slides.js';
 import { saveUserSetting } from './user-settings.js';
 import { createStorage, type StorageServices } from './storage.js';
@@ -122,7 +123,12 @@ export async function createServices(o: ServicesOptions): Promise<Services> {
     // A DICOM file is one level of a series: its siblings in the folder / prefix, read with the same credentials.
     siblings: (uri) => dicomSiblings(uri, { s3: async () => storage.s3, reader: (u) => resolveReader(u, { settings, s3: storage.s3 }) }),
   });
-  const slides = new OpenSlides(tiles);
+  // The one rule for addresses the renderer names (main/app/address-check.ts).
+  const addresses = new AddressCheck({
+    buckets: () => settings.storage.s3.buckets.map((b) => b.name),
+    archives: () => (settings.storage.dicomweb ?? []).map((a) => a.name),
+  });
+  const slides = new OpenSlides(tiles, addresses);
   const connectivity = new Connectivity({ probe: endpointProbe(storageEndpoints(settings), o.fetch) });
   const offline = new OfflineManager({
     tiles,
@@ -156,12 +162,14 @@ export async function createServices(o: ServicesOptions): Promise<Services> {
       },
       list: async (uri: string, continuation?: string): Promise<StorageListing> => {
         requireSignedIn(auth);
+        addresses.check(uri, { folder: true });
         return connectivity.track(() => storage.list(uri, continuation));
       },
     },
     slides: {
       open: async (uri: string) => {
         requireSignedIn(auth);
+        addresses.check(uri);
         return offline.open(uri);
       },
       close: (id: string) => slides.close(id),
@@ -195,6 +203,8 @@ export async function createServices(o: ServicesOptions): Promise<Services> {
       list: () => offline.list({ measure: true }),
       add: async (uri, minDownsample) => {
         requireSignedIn(auth);
+        // The same check as slides.open: a page must not pin /etc/… or an internal http:// URL.
+        addresses.check(uri);
         return offline.add(uri, minDownsample);
       },
       pause: (uri) => offline.pause(uri),

@@ -25,11 +25,38 @@ export interface S3Location {
   key: string;
 }
 
-/** `s3://bucket/some/key` → parts. The key is taken as written (no percent-decoding), as aws-cli does. */
+/**
+ * Why a bucket name breaks S3's naming rules (3–63 characters of lowercase letters,
+ * digits, dots and hyphens, starting and ending with a letter or digit, no "..", not
+ * shaped like an IP address), or undefined when it follows them. A name that is all
+ * digits and dots is refused too: in a virtual-hosted URL `2130706433.` or `10.0.0.1`
+ * would be read as an address, not as a bucket under the endpoint.
+ */
+export function bucketNameProblem(bucket: string): string | undefined {
+  if (bucket.length < 3 || bucket.length > 63) return 'it must be 3 to 63 characters long';
+  if (!/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(bucket)) return 'it may hold only lowercase letters, digits, dots and hyphens, and must start and end with a letter or digit';
+  if (bucket.includes('..')) return 'it may not hold two dots in a row';
+  if (/^[0-9.]+$/.test(bucket) || /^\d+\.\d+\.\d+\.\d+$/.test(bucket)) return 'it may not look like an IP address';
+  if (/^xn--|^sthree-|-s3alias$|--ol-s3$/.test(bucket)) return 'it uses a prefix or suffix S3 reserves';
+  return undefined;
+}
+
+/**
+ * `s3://bucket/some/key` → parts. The key is taken as written (no percent-decoding), as aws-cli does.
+ * The bucket is refused unless it follows S3's naming rules: it becomes part of a host name.
+ */
 export function parseS3Uri(uri: string): S3Location {
   const m = /^s3:\/\/([^/]+)(?:\/(.*))?$/.exec(uri);
   if (!m || !m[1]) {
-    throw new AppError('SOURCE_BAD_URI', `"${uri}" is not an S3 address.`, { hint: 'Write it as s3://bucket/folder/slide.svs.' });
+    throw new AppError('SOURCE_BAD_URI', `"${uri.slice(0, 200)}" is not an S3 address.`, { hint: 'Write it as s3://bucket/folder/slide.svs.' });
+  }
+  const problem = bucketNameProblem(m[1]);
+  if (problem) {
+    throw new AppError('SOURCE_BAD_URI', `"${m[1].slice(0, 80)}" is not a valid S3 bucket name: ${problem}.`, {
+      kind: 'invalid-input',
+      hint: 'Write it as s3://bucket/folder/slide.svs, with the bucket name as S3 shows it.',
+      details: { uri: uri.slice(0, 200) },
+    });
   }
   return { bucket: m[1], key: m[2] ?? '' };
 }
@@ -86,6 +113,16 @@ export class S3Client {
       u.pathname = `${base}/${encodeKey(key)}`;
     }
     for (const [k, v] of Object.entries(query ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))) u.searchParams.set(k, v);
+    // The last line of defence before a signed request: whatever the bucket, the request goes
+    // to the endpoint (path style) or to a name directly under it (virtual-hosted).
+    const expected = pathStyle ? endpoint.host : `${bucket}.${endpoint.host}`;
+    if (u.host !== expected || u.protocol !== endpoint.protocol) {
+      throw new AppError('SOURCE_BAD_URI', `The bucket "${bucket.slice(0, 80)}" would send the request to ${u.host} instead of the storage endpoint.`, {
+        kind: 'invalid-input',
+        hint: 'Use a bucket name as S3 shows it.',
+        details: { bucket: bucket.slice(0, 80), host: u.host, endpoint: endpoint.host },
+      });
+    }
     return u;
   }
 

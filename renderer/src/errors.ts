@@ -54,7 +54,7 @@ export function describeError(err: ApiError, context: { uri?: string } = {}): Er
     return { title: 'Not found', ...base };
   }
   if (has(code, 'CANCELLED')) return { title: 'Sign-in cancelled', ...base };
-  if (code === 'SLIDE_LOCAL_NOT_CHOSEN') return { title: 'Choose the file again', ...base };
+  if (code === 'ADDRESS_LOCAL_NOT_CHOSEN' || code === 'SLIDE_LOCAL_NOT_CHOSEN') return { title: 'Choose the file again', ...base };
   if (code === 'APP_NO_FILE_DIALOG') return { title: 'Not available in this window', ...base };
   if (code === 'APP_SESSION_LOST') return { title: 'Disconnected', ...base };
   return { title: 'Something went wrong', ...base, action: err.retryable ? 'retry' : undefined } as ErrorView;
