@@ -8,6 +8,7 @@
  * flight, or our clock is behind), every request refused with the same credentials waits
  * on ONE shared renewal, then retries ONCE with the new credentials.
  */
+import { withoutRedirects } from '../common/no-redirect.js';
 import type { StorageEntry, StorageListing } from '../api/contract.js';
 import { AppError } from '../common/errors.js';
 import { logger } from '../common/log.js';
@@ -92,7 +93,8 @@ export class S3Client {
 
   constructor(options: S3ClientOptions) {
     this.#o = options;
-    this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
+    // Signed requests never follow a redirect (main/common/no-redirect.ts).
+    this.#fetch = withoutRedirects(options.fetch ?? ((input, init) => fetch(input, init)));
     this.#retry = options.retry ?? DEFAULT_RETRY;
   }
 
