@@ -7,7 +7,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { homedir, platform } from 'node:os';
 import { join } from 'node:path';
 import { AppError } from '../common/errors.js';
-import { DEFAULTS, SCHEMA, type Settings } from './schema.js';
+import { DEFAULTS, insecureEndpointProblems, SCHEMA, type Settings } from './schema.js';
 
 export type Layer = 'default' | 'user' | 'file' | 'policy';
 
@@ -139,6 +139,14 @@ export function loadSettings(options: LoadOptions = {}): LoadedSettings {
     }
   }
   const result = settings as unknown as Settings;
+  const insecure = insecureEndpointProblems(result);
+  if (insecure.length) {
+    throw new AppError('CONFIG_INSECURE_ENDPOINT', `Settings name a storage or archive address without encryption: ${insecure.join('; ')}.`, {
+      kind: 'invalid-input',
+      details: { problems: insecure, sources: layers.map((l) => l.path) },
+      hint: 'IT: use the https:// address of the service. storage.allowInsecureEndpoints exists only for test environments on a closed network.',
+    });
+  }
   result.paths.data ||= paths.data;
   result.paths.cache ||= paths.cache;
   return { settings: result, locked, origin, sources: layers };
