@@ -166,6 +166,25 @@ export class AuthService {
     };
   }
 
+  /**
+   * Origins of the discovered authorization and end-session endpoints: the pages the shell
+   * may open in the system browser (Cognito serves them from another host than the issuer).
+   * Empty until the provider was discovered.
+   */
+  browserOrigins(): string[] {
+    const m = this.#serverMetadata;
+    const origins: string[] = [];
+    for (const u of [m?.authorization_endpoint, m?.end_session_endpoint]) {
+      if (!u) continue;
+      try {
+        origins.push(new URL(u).origin);
+      } catch {
+        // a malformed endpoint is refused where it is used
+      }
+    }
+    return origins;
+  }
+
   state(): AuthState {
     return structuredClone(this.#state);
   }

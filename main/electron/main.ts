@@ -72,13 +72,15 @@ async function main(): Promise<void> {
   const dataDir = loaded.settings.paths.data;
   const secretStore = safeStorageUsable(safeStorage) ? new SafeStorageSecretStore(safeStorage, dataDir) : undefined;
   const auth = loaded.settings.auth;
+  // Bound once services exist: the provider's discovered endpoints are allowed too.
+  let providerOrigins = (): string[] => [];
   const services: Services = await createServices({
     host: 'electron',
     version: app.getVersion(),
     ...(configFile ? { configFile } : {}),
     ...(secretStore ? { secretStore } : {}),
     openBrowser: async (url) => {
-      if (!isAllowedExternalUrl(url, auth.issuer, auth.allowInsecureIssuer)) {
+      if (!isAllowedExternalUrl(url, auth.issuer, auth.allowInsecureIssuer, providerOrigins())) {
         log.warn('refused to open a URL outside the identity provider', { origin: safeOrigin(url) });
         throw new AppError('SHELL_EXTERNAL_REFUSED', 'The app refused to open a link that does not belong to the sign-in service.', {
           hint: 'IT: check auth.issuer in the settings.',
@@ -100,6 +102,7 @@ async function main(): Promise<void> {
       return result.canceled ? undefined : result.filePaths[0];
     },
   });
+  providerOrigins = () => services.auth.browserOrigins();
 
   const ses = session.fromPartition(PARTITION);
   // The renderer needs no camera, notifications or geolocation; only copying the sign-in link.
