@@ -881,7 +881,9 @@ export class AuthService {
       if (cfg) {
         await this.#revokeQuietly(cfg, refreshToken, s?.accessToken);
         if (cfg.serverMetadata().end_session_endpoint && s?.idToken) {
-          const url = oidc.buildEndSessionUrl(cfg, { id_token_hint: s.idToken, client_id: this.#o.auth.clientId }).href;
+          // No id_token_hint: the URL goes through the browser's command line and history, and
+          // an ID token there still buys storage credentials (AssumeRoleWithWebIdentity).
+          const url = oidc.buildEndSessionUrl(cfg, { client_id: this.#o.auth.clientId }).href;
           await this.#o.openBrowser(url).catch((err: unknown) => log.warn('could not open the sign-out page of the provider', { err }));
         }
       }

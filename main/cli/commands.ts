@@ -173,7 +173,8 @@ registerCommand({
   usage: 'logout',
   flags: {},
   async run(ctx) {
-    const auth = await ctx.auth();
+    // Not restored: the saved refresh token is revoked as it is, without a refresh first.
+    const auth = await ctx.auth({ restore: false });
     const st = await auth.signOut();
     if (st.error) throw new AppError(st.error.code, st.error.message, st.error.hint ? { hint: st.error.hint } : {});
     ctx.io.err('Signed out. The saved sign-in was deleted and revoked at the sign-in service.\n');

@@ -68,8 +68,8 @@ export class CliContext {
     return this.#store;
   }
 
-  /** The AuthService, with a saved sign-in restored when there is one. */
-  auth(): Promise<AuthService> {
+  /** The AuthService, with a saved sign-in restored when there is one (unless `restore: false`). */
+  auth(o: { restore?: boolean } = {}): Promise<AuthService> {
     this.#auth ??= (async () => {
       const s = this.configured();
       // Held until dispose(): restoring and any later refresh rotate the saved token.
@@ -83,7 +83,9 @@ export class CliContext {
         resources: dicomwebResources(s),
         ...(this.#o.fetch ? { fetch: this.#o.fetch } : {}),
       });
-      await auth.restore();
+      // `logout` does not restore: restoring refreshes, and a sign-out must not mint fresh
+      // tokens (an ID token that still buys storage credentials) on its way out.
+      if (o.restore !== false) await auth.restore();
       return auth;
     })();
     return this.#auth;
