@@ -282,7 +282,7 @@ describe('DICOMweb series through the tile service', { skip }, () => {
     assert.match(opened.tileUrlTemplate, /^\/tiles\/[0-9a-f]{32}\//);
     const since = mark();
     await assert.rejects(slides.open(`dicomweb://${ARCHIVE}/studies/1.2/series/x`), (e) => isAppError(e, 'ADDRESS_BAD_SERIES'));
-    await assert.rejects(slides.open(dicomwebSeriesUri('no-such-archive', cmu.study, cmu.series)), (e) => isAppError(e, 'SOURCE_UNKNOWN_ARCHIVE'));
+    await assert.rejects(slides.open(dicomwebSeriesUri('no-such-archive', cmu.study, cmu.series)), (e) => isAppError(e, 'ADDRESS_UNKNOWN_ARCHIVE'));
     assert.deepEqual(since().paths, []);
     await slides.closeAll();
     await closeService(s);
