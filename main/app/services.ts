@@ -29,6 +29,7 @@ import { createAuth, createSlideSources, createTileEngine } from './compose.js';
 import { createDicomweb, DEFAULT_PAGE_SIZE } from './dicomweb.js';
 import { Connectivity, endpointProbe, storageEndpoints, watchTileRoute } from './offline.js';
 import { BUDGET_KEY, OfflineManager } from './pins.js';
+import { AddressCheck } from './address-check.js';
 import { OpenSlides } from './slides.js';
 import { saveUserSetting } from './user-settings.js';
 import { createStorage, type StorageServices } from './storage.js';
@@ -112,7 +113,12 @@ export async function createServices(o: ServicesOptions): Promise<Services> {
   // storage.s3 signs with the current user's STS credentials, renewed and invalidated with the sign-in.
   const sources = createSlideSources(settings, { s3: async () => storage.s3, dicomweb: async () => dicomweb });
   const { cache, tiles } = createTileEngine(settings, sources);
-  const slides = new OpenSlides(tiles);
+  // The one rule for addresses the renderer names (main/app/address-check.ts).
+  const addresses = new AddressCheck({
+    buckets: () => settings.storage.s3.buckets.map((b) => b.name),
+    archives: () => (settings.storage.dicomweb ?? []).map((a) => a.name),
+  });
+  const slides = new OpenSlides(tiles, addresses);
   const connectivity = new Connectivity({ probe: endpointProbe(storageEndpoints(settings), o.fetch) });
   const offline = new OfflineManager({
     tiles,
@@ -146,11 +152,13 @@ export async function createServices(o: ServicesOptions): Promise<Services> {
         return connectivity.observe(() => storage.roots());
       },
       list: async (uri: string, continuation?: string): Promise<StorageListing> => {
+        addresses.check(uri, { folder: true });
         return connectivity.track(() => storage.list(uri, continuation));
       },
     },
     slides: {
       open: async (uri: string) => {
+        addresses.check(uri);
         return offline.open(uri);
       },
       close: (id: string) => slides.close(id),
@@ -182,6 +190,8 @@ export async function createServices(o: ServicesOptions): Promise<Services> {
     pins: {
       list: () => offline.list({ measure: true }),
       add: async (uri, minDownsample) => {
+        // The same check as slides.open: a page must not pin /etc/… or an internal http:// URL.
+        addresses.check(uri);
         return offline.add(uri, minDownsample);
       },
       pause: (uri) => offline.pause(uri),

@@ -9,11 +9,13 @@ export const APP_ORIGIN = 'wsi://app';
 export const APP_ENTRY = `${APP_ORIGIN}/index.html`;
 
 /**
- * shell.openExternal is allowed only for the identity provider's own origin: https, or
+ * shell.openExternal is allowed only for the identity provider's pages: the issuer's
+ * origin and the origins of its discovered authorization and end-session endpoints
+ * (`providerOrigins`; Cognito serves them from another host than the issuer). https, or
  * plain http when the settings allow an insecure test issuer on a loopback address.
  * Anything else (file:, javascript:, smb:, another host) is refused.
  */
-export function isAllowedExternalUrl(url: string, issuer: string, allowInsecureIssuer: boolean): boolean {
+export function isAllowedExternalUrl(url: string, issuer: string, allowInsecureIssuer: boolean, providerOrigins: readonly string[] = []): boolean {
   let target: URL;
   let idp: URL;
   try {
@@ -23,7 +25,7 @@ export function isAllowedExternalUrl(url: string, issuer: string, allowInsecureI
     return false;
   }
   if (target.username || target.password) return false;
-  if (target.origin !== idp.origin) return false;
+  if (target.origin !== idp.origin && !providerOrigins.includes(target.origin)) return false;
   if (target.protocol === 'https:') return true;
   return target.protocol === 'http:' && allowInsecureIssuer && (target.hostname === '127.0.0.1' || target.hostname === 'localhost' || target.hostname === '[::1]');
 }

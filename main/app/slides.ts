@@ -4,23 +4,24 @@
  * storage address or a credential. Open slides belong to the signed-in user: a sign-out
  * or another user closes them all, and their ids stop answering.
  *
- * Only storage addresses may be opened from the renderer: objects in S3 (s3://bucket/key)
- * and DICOMweb series of a configured archive (dicomweb://<archive>/studies/…/series/…).
- * A local file opens only after the user chose it in main's own file dialog
- * (`allowLocal`), never by a path the page names: a compromised page cannot read the disk.
+ * Only storage addresses may be opened from the renderer: objects in a configured S3 bucket
+ * (s3://bucket/key) and DICOMweb series of a configured archive
+ * (dicomweb://<archive>/studies/…/series/…). A local file opens only after the user chose
+ * it in main's own file dialog (`allowLocal`), never by a path the page names: a
+ * compromised page cannot read the disk. The rule is main/app/address-check.ts, shared by
+ * every call that names an address.
  *
- * Error codes: SLIDE_NOT_OPEN, SLIDE_BAD_ADDRESS, SLIDE_LOCAL_NOT_CHOSEN.
+ * Error codes: SLIDE_NOT_OPEN; the address codes of main/app/address-check.ts.
  */
 import { randomBytes } from 'node:crypto';
-import { pathToFileURL } from 'node:url';
 import type { CacheStatsInfo, OpenedSlide, SlideSummary } from '../api/contract.js';
 import { logger } from '../common/log.js';
-import { isDicomwebUri, parseDicomwebUri } from '../sources/dicomweb/address.js';
+import { parseDicomwebUri } from '../sources/dicomweb/address.js';
 import type { SlideDescriptor } from '../formats/types.js';
 import type { SlideHandle, TileService } from '../tiles/service.js';
+import type { AddressCheck } from './address-check.js';
 import { TileHints, type TileHint } from './tile-hints.js';
 import { slideName } from './slide-name.js';
-import { appErrors } from './errors.js';
 
 const log = logger('slides');
 
@@ -31,39 +32,22 @@ export class OpenSlides {
   readonly tiles: TileService;
   #open = new Map<string, SlideHandle>();
   readonly #hints: TileHints;
-  /** file:// addresses the user picked in this session. */
-  #local = new Set<string>();
+  /** What the renderer may name (shared with pins and the storage browser). */
+  readonly addresses: AddressCheck;
 
-  constructor(tiles: TileService) {
+  constructor(tiles: TileService, addresses: AddressCheck) {
     this.tiles = tiles;
+    this.addresses = addresses;
     this.#hints = new TileHints(tiles);
   }
 
   /** A file the user chose in main's file dialog: from now on it may be opened by its file:// address. */
   allowLocal(path: string): string {
-    const uri = pathToFileURL(path).href;
-    this.#local.add(uri);
-    return uri;
+    return this.addresses.allowLocal(path);
   }
 
   async open(uri: string): Promise<OpenedSlide> {
-    const dicomweb = isDicomwebUri(uri);
-    if (dicomweb) {
-      try {
-        parseDicomwebUri(uri);
-      } catch (err) {
-        throw appErrors.make('SLIDE_BAD_ADDRESS', `“${uri}” is not a DICOMweb series.`, { cause: err, hint: 'Open a series from the storage browser.' });
-      }
-    } else if (/^file:/i.test(uri)) {
-      if (!this.#local.has(uri)) {
-        throw appErrors.make('SLIDE_LOCAL_NOT_CHOSEN', 'This file on your computer can only be opened by choosing it again.', {
-          hint: 'Use “Open local slide…”: the workstation opens files from this computer only when you pick them.',
-          details: { uri },
-        });
-      }
-    } else if (!/^s3:\/\/[^/]+\/.+[^/]$/i.test(uri)) {
-      throw appErrors.make('SLIDE_BAD_ADDRESS', `“${uri}” is not a slide in storage.`, { hint: 'Open a slide file from the storage browser.' });
-    }
+    const dicomweb = this.addresses.check(uri).kind === 'dicomweb';
     const handle = await this.tiles.open(uri);
     const id = randomBytes(16).toString('hex');
     this.#open.set(id, handle);
@@ -99,7 +83,7 @@ export class OpenSlides {
 
   async closeAll(): Promise<void> {
     // Called on sign-out and user change: the next user picks their own files.
-    this.#local.clear();
+    this.addresses.forgetLocal();
     const ids = [...this.#open.keys()];
     await Promise.all(ids.map((id) => this.close(id)));
   }

@@ -192,6 +192,25 @@ export class AuthService {
     };
   }
 
+  /**
+   * Origins of the discovered authorization and end-session endpoints: the pages the shell
+   * may open in the system browser (Cognito serves them from another host than the issuer).
+   * Empty until the provider was discovered.
+   */
+  browserOrigins(): string[] {
+    const m = this.#serverMetadata;
+    const origins: string[] = [];
+    for (const u of [m?.authorization_endpoint, m?.end_session_endpoint]) {
+      if (!u) continue;
+      try {
+        origins.push(new URL(u).origin);
+      } catch {
+        // a malformed endpoint is refused where it is used
+      }
+    }
+    return origins;
+  }
+
   state(): AuthState {
     return structuredClone(this.#state);
   }
@@ -920,7 +939,9 @@ export class AuthService {
       if (cfg) {
         await this.#revokeQuietly(cfg, refreshToken, s?.accessToken);
         if (cfg.serverMetadata().end_session_endpoint && s?.idToken) {
-          const url = oidc.buildEndSessionUrl(cfg, { id_token_hint: s.idToken, client_id: this.#o.auth.clientId }).href;
+          // No id_token_hint: the URL goes through the browser's command line and history, and
+          // an ID token there still buys storage credentials (AssumeRoleWithWebIdentity).
+          const url = oidc.buildEndSessionUrl(cfg, { client_id: this.#o.auth.clientId }).href;
           await this.#o.openBrowser(url).catch((err: unknown) => log.warn('could not open the sign-out page of the provider', { err }));
         }
       }

@@ -18,7 +18,7 @@
  * CACHE_CLOSED.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync, readdirSync, renameSync, rmSync, existsSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { type AppError } from '../common/errors.js';
@@ -196,7 +196,10 @@ export class TileCache {
   /** Open (or create) the cache at `path`. Never throws for a bad file: it is replaced. */
   static open(path: string, options: TileCacheOptions = {}): TileCache {
     const cache = new TileCache(path, options);
-    mkdirSync(dirname(path), { recursive: true });
+    // Label and macro images carry patient identifiers: the folder is the user's alone
+    // (0700, also when an older version created it), the database files 0600.
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    ownerOnly(dirname(path), 0o700);
     try {
       cache.#connect();
     } catch (err) {
@@ -213,6 +216,10 @@ export class TileCache {
   }
 
   #connect(): void {
+    // Created 0600 before SQLite opens it: SQLite gives its -wal and -shm files the
+    // database file's mode, so they are owner-only from their first byte too.
+    closeSync(openSync(this.path, 'a', 0o600));
+    ownerOnly(this.path, 0o600);
     const db = new Database(this.path, { timeout: 5000 });
     try {
       db.pragma('journal_mode = WAL');
@@ -246,6 +253,7 @@ export class TileCache {
       this.#clock = Math.max(totals.clock, slideClock);
       this.#db = db;
       this.#st = prepare(db);
+      for (const extra of ['-wal', '-shm']) if (existsSync(this.path + extra)) ownerOnly(this.path + extra, 0o600);
     } catch (err) {
       try {
         db.close();
@@ -871,5 +879,16 @@ function safeReaddir(dir: string): string[] {
     return readdirSync(dir);
   } catch {
     return [];
+  }
+}
+
+/** chmod where the platform has POSIX modes (Windows keeps the folder's ACL: the user profile). */
+function ownerOnly(path: string, mode: number): void {
+  if (process.platform === 'win32') return;
+  try {
+    chmodSync(path, mode);
+  } catch {
+    // Not ours to change (a folder IT provisioned for another account): the cache still
+    // works, and SQLite reports it if it cannot write.
   }
 }

@@ -178,7 +178,8 @@ registerCommand({
     'no-browser': { description: "print the provider's end-session address instead of opening a browser" },
   },
   async run(ctx) {
-    const auth = await ctx.auth();
+    // Not restored: the saved refresh token is revoked as it is, without a refresh first.
+    const auth = await ctx.auth({ restore: false });
     const st = await auth.signOut();
     await forgetCachedCredentials(await ctx.secretStore());
     if (st.error) throw fromSerialized(st.error);

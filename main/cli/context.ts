@@ -86,15 +86,17 @@ export class CliContext {
     this.#unlock ??= await acquireSessionLock(this.configured().paths.data);
   }
 
-  /** The AuthService, with a saved sign-in restored when there is one. */
-  auth(): Promise<AuthService> {
+  /** The AuthService, with a saved sign-in restored when there is one (unless `restore: false`). */
+  auth(o: { restore?: boolean } = {}): Promise<AuthService> {
     this.#auth ??= (async () => {
       const s = this.configured();
       // Held until dispose(): restoring and any later refresh rotate the saved token.
       await this.lockSession();
       // As the app does: the sign-in asks for every configured archive, so `tile dicomweb://…` works later.
       const auth = createAuth(s, { secretStore: await this.secretStore(), openBrowser: this.#o.openBrowser, ...this.#fetchOption() });
-      await auth.restore();
+      // `logout` does not restore: restoring refreshes, and a sign-out must not mint fresh
+      // tokens (an ID token that still buys storage credentials) on its way out.
+      if (o.restore !== false) await auth.restore();
       return auth;
     })();
     return this.#auth;

@@ -12,6 +12,11 @@ export const configErrors = errorTable('config', {
     message: 'The settings are not valid.',
     hint: 'Correct the keys named; see docs/configuration.md for every setting. The app will not guess what was meant.',
   },
+  CONFIG_INSECURE_ENDPOINT: {
+    kind: 'invalid-input',
+    message: 'The settings name a storage or archive address without encryption (http://).',
+    hint: 'IT: use the https:// address of the service. storage.allowInsecureEndpoints exists only for test environments on a closed network.',
+  },
   CONFIG_NOT_SET_UP: {
     kind: 'invalid-input',
     message: 'No sign-in service is configured.',

@@ -6,7 +6,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { homedir, platform } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULTS, SCHEMA, type Settings } from './schema.js';
+import { DEFAULTS, insecureEndpointProblems, SCHEMA, type Settings } from './schema.js';
 import { configErrors } from './errors.js';
 
 export type Layer = 'default' | 'user' | 'file' | 'policy';
@@ -139,6 +139,12 @@ export function loadSettings(options: LoadOptions = {}): LoadedSettings {
     }
   }
   const result = settings as unknown as Settings;
+  const insecure = insecureEndpointProblems(result);
+  if (insecure.length) {
+    throw configErrors.make('CONFIG_INSECURE_ENDPOINT', `Settings name a storage or archive address without encryption: ${insecure.join('; ')}.`, {
+      details: { problems: insecure, sources: layers.map((l) => l.path) },
+    });
+  }
   result.paths.data ||= paths.data;
   result.paths.cache ||= paths.cache;
   return { settings: result, locked, origin, sources: layers };

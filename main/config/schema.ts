@@ -72,6 +72,12 @@ export interface Settings {
       /** Which token is exchanged: the ID token (usual for MinIO and AWS) or the access token. */
       webIdentityToken: 'id_token' | 'access_token';
     };
+    /**
+     * Allow plain-http:// S3, STS and DICOMweb endpoints on hosts other than this computer.
+     * Off: those carry credentials and patient data, so they must be https:// unless they
+     * are loopback (a test stack). Optional for callers that build settings by hand.
+     */
+    allowInsecureEndpoints?: boolean;
   };
   secrets: {
     /** Where the refresh token rests: 'auto' = OS keychain when present, else an owner-only file. */
@@ -110,6 +116,7 @@ export const DEFAULTS: Settings = {
     s3: { endpoint: '', region: 'us-east-1', forcePathStyle: false, buckets: [] },
     dicomweb: [],
     sts: { provider: 'aws', endpoint: '', roleArn: '', durationSeconds: 0, webIdentityToken: 'id_token' },
+    allowInsecureEndpoints: false,
   },
   secrets: { store: 'auto' },
   cache: { budgetMiB: 10240 },
@@ -195,6 +202,7 @@ export const SCHEMA: Record<string, Check> = {
   'storage.dicomweb': dicomweb,
   'storage.sts.provider': oneOf('aws', 'minio'),
   'storage.sts.endpoint': url(true),
+  'storage.allowInsecureEndpoints': bool,
   'storage.sts.roleArn': str,
   'storage.sts.durationSeconds': (v) => (v === 0 ? undefined : int(900, 43200)(v, '')),
   'storage.sts.webIdentityToken': oneOf('id_token', 'access_token'),
@@ -205,3 +213,38 @@ export const SCHEMA: Record<string, Check> = {
   'paths.data': str,
   'paths.cache': str,
 };
+
+/** 127.0.0.0/8, ::1 and localhost: a service on this computer (a test stack). */
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/**
+ * The endpoints that carry credentials (storage.s3.endpoint, storage.sts.endpoint, each
+ * storage.dicomweb url) must be https:// unless loopback or storage.allowInsecureEndpoints:
+ * a plain-HTTP STS endpoint would send the ID token, and S3 the session token, in the
+ * clear. Checked on the merged settings, since the flag may come from another layer.
+ */
+export function insecureEndpointProblems(settings: Settings): string[] {
+  if (settings.storage.allowInsecureEndpoints) return [];
+  const endpoints: [string, string][] = [
+    ['storage.s3.endpoint', settings.storage.s3.endpoint],
+    ['storage.sts.endpoint', settings.storage.sts.endpoint],
+    ...(settings.storage.dicomweb ?? []).map((d, i): [string, string] => [`storage.dicomweb[${i}].url ("${d.name}")`, d.url]),
+  ];
+  const problems: string[] = [];
+  for (const [key, value] of endpoints) {
+    if (!value) continue;
+    let u: URL;
+    try {
+      u = new URL(value);
+    } catch {
+      continue; // reported by the key's own check
+    }
+    if (u.protocol === 'http:' && !isLoopbackHost(u.hostname)) {
+      problems.push(`"${key}" is ${u.origin}: it must be https:// (plain HTTP is allowed only on this computer, or with storage.allowInsecureEndpoints)`);
+    }
+  }
+  return problems;
+}

@@ -12,6 +12,7 @@
  * `forJob(policy)` gives a provider for an analysis job whose credentials are narrowed by
  * an inline session policy (intersection with the user's rights, never more).
  */
+import { withoutRedirects } from '../common/no-redirect.js';
 import type { CredentialsInfo } from '../api/contract.js';
 import { isAppError, throwIfAborted } from '../common/errors.js';
 import { logger } from '../common/log.js';
@@ -80,7 +81,8 @@ export class StsWebIdentityProvider implements CredentialProvider {
   constructor(options: StsProviderOptions) {
     this.#o = options;
     this.#now = options.now ?? Date.now;
-    this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
+    // The web-identity token never follows a redirect (main/common/no-redirect.ts).
+    this.#fetch = withoutRedirects(options.fetch ?? ((input, init) => fetch(input, init)));
   }
 
   info(): CredentialsInfo | null {

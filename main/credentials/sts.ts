@@ -17,7 +17,7 @@
  *   CONFIG_ROLE_ARN_REQUIRED  AWS without storage.sts.roleArn
  */
 import { XMLParser } from 'fast-xml-parser';
-import { type AppError, isAbortError } from '../common/errors.js';
+import { type AppError, isAbortError, isAppError } from '../common/errors.js';
 import { registerSecret } from '../common/log.js';
 import type { FetchLike } from '../common/fetch.js';
 import type { TemporaryCredentials } from './types.js';
@@ -190,6 +190,8 @@ export async function assumeRoleWithWebIdentity(r: StsRequest, fetchImpl: FetchL
     body = await res.text();
   } catch (err) {
     if (signal?.aborted) throw commonErrors.make('ABORTED', 'The operation was cancelled.', { cause: err });
+    // A refused redirect is not "unreachable": it says what IT must fix (main/common/no-redirect.ts).
+    if (isAppError(err, 'NET_REDIRECT_REFUSED')) throw err;
     throw credentialErrors.make('STS_UNREACHABLE', 'The storage sign-in service cannot be reached.', {
       hint: 'Check the network connection (VPN, Wi-Fi). If it keeps failing, IT should check storage.sts.endpoint.',
       details: { endpoint: url, timeout: isAbortError(err) },

@@ -80,6 +80,8 @@ async function main(): Promise<void> {
   // network stack on its own session, without an HTTP cache: the system proxy and PAC,
   // proxy authentication and the OS certificate store apply, as in the user's browser.
   const netSession = session.fromPartition(NETWORK_PARTITION, { cache: false });
+  // Bound once services exist: the provider's discovered endpoints are allowed too.
+  let providerOrigins = (): string[] => [];
   const services: Services = await createServices({
     host: 'electron',
     fetch: (input, init) => netSession.fetch(input, { ...init, bypassCustomProtocolHandlers: true }),
@@ -87,7 +89,7 @@ async function main(): Promise<void> {
     ...(configFile ? { configFile } : {}),
     ...(secretStore ? { secretStore } : {}),
     openBrowser: async (url) => {
-      if (!isAllowedExternalUrl(url, auth.issuer, auth.allowInsecureIssuer)) {
+      if (!isAllowedExternalUrl(url, auth.issuer, auth.allowInsecureIssuer, providerOrigins())) {
         log.warn('refused to open a URL outside the identity provider', { origin: safeOrigin(url) });
         throw appErrors.make('SHELL_EXTERNAL_REFUSED', 'The app refused to open a link that does not belong to the sign-in service.', {
           hint: 'IT: check auth.issuer in the settings.',
@@ -109,6 +111,7 @@ async function main(): Promise<void> {
       return result.canceled ? undefined : result.filePaths[0];
     },
   });
+  providerOrigins = () => services.auth.browserOrigins();
 
   const ses = session.fromPartition(PARTITION);
   // The renderer needs no camera, notifications or geolocation; only copying the sign-in link.

@@ -8,6 +8,7 @@
  * flight, or our clock is behind), every request refused with the same credentials waits
  * on ONE shared renewal, then retries ONCE with the new credentials.
  */
+import { withoutRedirects } from '../common/no-redirect.js';
 import type { StorageEntry, StorageListing } from '../api/contract.js';
 import { type AppError } from '../common/errors.js';
 import { logger } from '../common/log.js';
@@ -26,11 +27,37 @@ export interface S3Location {
   key: string;
 }
 
-/** `s3://bucket/some/key` → parts. The key is taken as written (no percent-decoding), as aws-cli does. */
+/**
+ * Why a bucket name breaks S3's naming rules (3–63 characters of lowercase letters,
+ * digits, dots and hyphens, starting and ending with a letter or digit, no "..", not
+ * shaped like an IP address), or undefined when it follows them. A name that is all
+ * digits and dots is refused too: in a virtual-hosted URL `2130706433.` or `10.0.0.1`
+ * would be read as an address, not as a bucket under the endpoint.
+ */
+export function bucketNameProblem(bucket: string): string | undefined {
+  if (bucket.length < 3 || bucket.length > 63) return 'it must be 3 to 63 characters long';
+  if (!/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(bucket)) return 'it may hold only lowercase letters, digits, dots and hyphens, and must start and end with a letter or digit';
+  if (bucket.includes('..')) return 'it may not hold two dots in a row';
+  if (/^[0-9.]+$/.test(bucket) || /^\d+\.\d+\.\d+\.\d+$/.test(bucket)) return 'it may not look like an IP address';
+  if (/^xn--|^sthree-|-s3alias$|--ol-s3$/.test(bucket)) return 'it uses a prefix or suffix S3 reserves';
+  return undefined;
+}
+
+/**
+ * `s3://bucket/some/key` → parts. The key is taken as written (no percent-decoding), as aws-cli does.
+ * The bucket is refused unless it follows S3's naming rules: it becomes part of a host name.
+ */
 export function parseS3Uri(uri: string): S3Location {
   const m = /^s3:\/\/([^/]+)(?:\/(.*))?$/.exec(uri);
   if (!m || !m[1]) {
-    throw sourceErrors.make('SOURCE_BAD_URI', `"${uri}" is not an S3 address.`, { hint: 'Write it as s3://bucket/folder/slide.svs.' });
+    throw sourceErrors.make('SOURCE_BAD_URI', `"${uri.slice(0, 200)}" is not an S3 address.`, { hint: 'Write it as s3://bucket/folder/slide.svs.' });
+  }
+  const problem = bucketNameProblem(m[1]);
+  if (problem) {
+    throw sourceErrors.make('SOURCE_BAD_URI', `"${m[1].slice(0, 80)}" is not a valid S3 bucket name: ${problem}.`, {
+      hint: 'Write it as s3://bucket/folder/slide.svs, with the bucket name as S3 shows it.',
+      details: { uri: uri.slice(0, 200) },
+    });
   }
   return { bucket: m[1], key: m[2] ?? '' };
 }
@@ -66,7 +93,8 @@ export class S3Client {
 
   constructor(options: S3ClientOptions) {
     this.#o = options;
-    this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
+    // Signed requests never follow a redirect (main/common/no-redirect.ts).
+    this.#fetch = withoutRedirects(options.fetch ?? ((input, init) => fetch(input, init)));
     this.#retry = options.retry ?? DEFAULT_RETRY;
   }
 
@@ -87,6 +115,15 @@ export class S3Client {
       u.pathname = `${base}/${encodeKey(key)}`;
     }
     for (const [k, v] of Object.entries(query ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))) u.searchParams.set(k, v);
+    // The last line of defence before a signed request: whatever the bucket, the request goes
+    // to the endpoint (path style) or to a name directly under it (virtual-hosted).
+    const expected = pathStyle ? endpoint.host : `${bucket}.${endpoint.host}`;
+    if (u.host !== expected || u.protocol !== endpoint.protocol) {
+      throw sourceErrors.make('SOURCE_BAD_URI', `The bucket "${bucket.slice(0, 80)}" would send the request to ${u.host} instead of the storage endpoint.`, {
+        hint: 'Use a bucket name as S3 shows it.',
+        details: { bucket: bucket.slice(0, 80), host: u.host, endpoint: endpoint.host },
+      });
+    }
     return u;
   }
 

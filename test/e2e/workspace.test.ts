@@ -187,7 +187,7 @@ describe('workspace: side by side, synchronised, keyboard (headless host, real C
       return (await r.json()) as { ok: boolean; error?: { code: string } };
     });
     assert.equal(reply.ok, false);
-    assert.equal(reply.error?.code, 'SLIDE_LOCAL_NOT_CHOSEN');
+    assert.equal(reply.error?.code, 'ADDRESS_LOCAL_NOT_CHOSEN');
   });
 
   test('no console errors and no failed requests', () => {

@@ -16,7 +16,9 @@ export interface DicomwebAddress {
   series: string;
 }
 
-const PATTERN = /^dicomweb:\/\/([^/?#]+)\/studies\/([0-9.]{1,128})\/series\/([0-9.]{1,128})\/?$/i;
+// A UID is dot-separated numbers (PS3.5 §9.1): never "..", which would climb the archive's path.
+const UID = '(?=[0-9.]{1,128}(?:/|$))[0-9]+(?:\\.[0-9]+)*';
+const PATTERN = new RegExp(`^dicomweb://([^/?#]+)/studies/(${UID})/series/(${UID})/?$`, 'i');
 
 export function isDicomwebUri(uri: string): boolean {
   return /^dicomweb:\/\//i.test(uri);

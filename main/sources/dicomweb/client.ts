@@ -16,7 +16,8 @@
  * DICOMWEB_SERVER_ERROR, DICOMWEB_UNREACHABLE, DICOMWEB_REQUEST_FAILED,
  * DICOMWEB_BAD_RESPONSE, DICOMWEB_TOKEN_TOO_OLD.
  */
-import { isAbortError, throwIfAborted } from '../../common/errors.js';
+import { withoutRedirects } from '../../common/no-redirect.js';
+import { isAbortError, isAppError, throwIfAborted } from '../../common/errors.js';
 import { registerSecret } from '../../common/log.js';
 import { isNetworkError } from '../../common/network.js';
 import { backoffMs, DEFAULT_RETRY, isRetryableStatus, parseRetryAfter, sleep, type RetryPolicy } from '../retry.js';
@@ -110,7 +111,8 @@ export class DicomwebClient {
 
   constructor(options: DicomwebClientOptions) {
     this.root = options.root.replace(/\/+$/, '');
-    this.#fetch = options.fetch ?? fetch;
+    // Bearer tokens never follow a redirect (main/common/no-redirect.ts).
+    this.#fetch = withoutRedirects(options.fetch ?? fetch);
     this.#token = options.token;
     this.#retry = options.retry ?? DEFAULT_RETRY;
     this.#minValidity = options.minTokenValiditySeconds ?? 60;
@@ -284,6 +286,8 @@ export class DicomwebClient {
         res = await this.#fetch(url, { headers: { accept, ...(token ? { authorization: `Bearer ${token}` } : {}) }, ...(signal ? { signal } : {}) });
       } catch (err) {
         if (isAbortError(err)) throw commonErrors.make('ABORTED', 'The operation was cancelled.', { cause: err });
+        // A refused redirect is not "unreachable" and not worth a retry (main/common/no-redirect.ts).
+        if (isAppError(err, 'NET_REDIRECT_REFUSED')) throw err;
         if (isNetworkError(err) && attempt < this.#retry.maxAttempts) {
           await sleep(backoffMs(attempt, this.#retry), signal);
           continue;

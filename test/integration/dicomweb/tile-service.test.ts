@@ -17,6 +17,7 @@ import { openSlide, readTile } from '../../../main/formats/open.js';
 import { FileRangeReader } from '../../../main/sources/file.js';
 import { isAppError } from '../../../main/common/errors.js';
 import { DEFAULTS, type Settings } from '../../../main/config/schema.js';
+import { AddressCheck } from '../../../main/app/address-check.js';
 import { OpenSlides } from '../../../main/app/slides.js';
 import { dicomwebSeriesUri } from '../../../main/sources/dicomweb/address.js';
 import { DicomwebClient, type TokenSource } from '../../../main/sources/dicomweb/client.js';
@@ -273,15 +274,15 @@ describe('DICOMweb series through the tile service', { skip }, () => {
 
   test('the viewer opens dicomweb:// addresses; a malformed one is refused before any request', async () => {
     const s = newService();
-    const slides = new OpenSlides(s.service);
+    const slides = new OpenSlides(s.service, new AddressCheck({ buckets: () => [], archives: () => [ARCHIVE] }));
     const opened = await slides.open(cmu.uri);
     assert.equal(opened.uri, cmu.uri);
     assert.equal(opened.summary.format, 'dicomweb');
     assert.ok(opened.name.length > 0);
     assert.match(opened.tileUrlTemplate, /^\/tiles\/[0-9a-f]{32}\//);
     const since = mark();
-    await assert.rejects(slides.open(`dicomweb://${ARCHIVE}/studies/1.2/series/x`), (e) => isAppError(e, 'SLIDE_BAD_ADDRESS'));
-    await assert.rejects(slides.open(dicomwebSeriesUri('no-such-archive', cmu.study, cmu.series)), (e) => isAppError(e, 'SOURCE_UNKNOWN_ARCHIVE'));
+    await assert.rejects(slides.open(`dicomweb://${ARCHIVE}/studies/1.2/series/x`), (e) => isAppError(e, 'ADDRESS_BAD_SERIES'));
+    await assert.rejects(slides.open(dicomwebSeriesUri('no-such-archive', cmu.study, cmu.series)), (e) => isAppError(e, 'ADDRESS_UNKNOWN_ARCHIVE'));
     assert.deepEqual(since().paths, []);
     await slides.closeAll();
     await closeService(s);

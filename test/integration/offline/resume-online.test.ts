@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import type { ConnectivityState, PinInfo } from '../../../main/api/contract.js';
 import { Connectivity, endpointProbe } from '../../../main/app/offline.js';
 import { BUDGET_KEY, OfflineManager } from '../../../main/app/pins.js';
+import { AddressCheck } from '../../../main/app/address-check.js';
 import { OpenSlides } from '../../../main/app/slides.js';
 import { TileCache } from '../../../main/cache/tile-cache.js';
 import { HttpRangeReader } from '../../../main/sources/http.js';
@@ -34,7 +35,7 @@ function setup(t: import('node:test').TestContext, server: RangeServer | undefin
   });
   const connectivity = new Connectivity({ probe: endpointProbe(server ? [new URL(server.url).origin] : []), minProbeMs: 20, maxProbeMs: 50 });
   const saved: number[] = [];
-  const manager = new OfflineManager({ tiles, slides: new OpenSlides(tiles), connectivity, locked: new Set(locked), saveBudget: (mib) => saved.push(mib), concurrency: 4 });
+  const manager = new OfflineManager({ tiles, slides: new OpenSlides(tiles, new AddressCheck({ buckets: () => [], archives: () => [] })), connectivity, locked: new Set(locked), saveBudget: (mib) => saved.push(mib), concurrency: 4 });
   t.after(async () => {
     await manager.close();
     connectivity.dispose();

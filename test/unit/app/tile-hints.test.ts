@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AddressCheck } from '../../../main/app/address-check.js';
 import { OpenSlides } from '../../../main/app/slides.js';
 import { TileCache } from '../../../main/cache/tile-cache.js';
 import { FileRangeReader } from '../../../main/sources/file.js';
@@ -40,7 +41,7 @@ function setup(t: { after: (fn: () => unknown) => void }) {
     },
     openSlide: async (reader) => new GridReader(reader, (await reader.stat()).etag),
   });
-  const slides = new OpenSlides(tiles);
+  const slides = new OpenSlides(tiles, new AddressCheck({ buckets: () => ['bucket'], archives: () => [] }));
   t.after(async () => {
     await slides.closeAll();
     await tiles.close();
