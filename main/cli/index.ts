@@ -15,9 +15,11 @@ import { flagString, GLOBAL_FLAGS, parseArgs, usageError, type FlagSpec } from '
 import { COMMANDS } from './commands.js';
 import { CliContext, type CliIo } from './context.js';
 import './slide-commands.js';
+import './annotation-commands.js';
 
 export function exitCodeFor(code: string): number {
   if (code === 'CLI_USAGE' || code.startsWith('CONFIG_') || code.endsWith('_BAD_URI')) return 2;
+  if (code === 'ANNOTATIONS_GEOJSON_INVALID' || code === 'ANNOTATIONS_BAD_INPUT') return 2;
   if (/_ACCESS_DENIED$/.test(code) || code === 'STS_POLICY_REJECTED') return 4;
   if (/_NOT_FOUND$/.test(code)) return 5;
   if (/_UNREACHABLE$|_UNAVAILABLE$/.test(code)) return 6;
