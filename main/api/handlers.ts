@@ -27,6 +27,7 @@ import type {
   StorageListing,
 } from './contract.js';
 import { type AppError, toAppError } from '../common/errors.js';
+import type { AnnotationService } from '../annotations/service.js';
 import { logger } from '../common/log.js';
 import { apiErrors } from './errors.js';
 import { authErrors } from '../auth/errors.js';
@@ -79,6 +80,7 @@ export interface ApiServices {
     searchStudies(source: string, query: DicomwebStudyQuery, offset: number | undefined, limit: number | undefined): Promise<DicomwebStudyPage>;
     listSeries(source: string, study: string): Promise<DicomwebSeries[]>;
   };
+  annotations: AnnotationService;
 }
 
 export type ApiHandlers = { [M in ApiMethod]: (params: ApiParams<M>) => Promise<ApiResult<M>> };
@@ -137,6 +139,32 @@ export const CALLS: { [M in ApiMethod]: CallSpec<M> } = {
     handle: (s, p) => s.dicomweb.searchStudies(requireString(p?.source, 'source'), studyQuery(p?.query), optionalNumber(p?.offset, 'offset'), optionalNumber(p?.limit, 'limit')),
   },
   'dicomweb.listSeries': { access: 'signed-in', handle: (s, p) => s.dicomweb.listSeries(requireString(p?.source, 'source'), requireString(p?.study, 'study')) },
+  // The annotation service checks the objects and patches it is given (main/annotations/service.ts).
+  'annotations.state': { access: 'signed-in', handle: (s, p) => s.annotations.state(requireString(p?.uri, 'uri')) },
+  'annotations.list': { access: 'signed-in', handle: (s, p) =>
+      s.annotations.list(requireString(p?.uri, 'uri'), objectType(p?.objectType), optionalString(p?.after, 'after'), optionalNumber(p?.limit, 'limit')) },
+  'annotations.layer': { access: 'signed-in', handle: (s, p) => s.annotations.layer(requireString(p?.uri, 'uri'), requireString(p?.author, 'author')) },
+  'annotations.create': { access: 'signed-in', handle: (s, p) => s.annotations.create(requireString(p?.uri, 'uri'), p?.objects) },
+  'annotations.update': { access: 'signed-in', handle: (s, p) => s.annotations.update(requireString(p?.uri, 'uri'), requireString(p?.id, 'id'), p?.patch) },
+  'annotations.delete': { access: 'signed-in', handle: (s, p) => s.annotations.delete(requireString(p?.uri, 'uri'), p?.ids) },
+  'annotations.undo': { access: 'signed-in', handle: (s, p) => s.annotations.undo(requireString(p?.uri, 'uri')) },
+  'annotations.redo': { access: 'signed-in', handle: (s, p) => s.annotations.redo(requireString(p?.uri, 'uri')) },
+  'annotations.classes': { access: 'signed-in', handle: (s) => s.annotations.classes() },
+  'annotations.setClasses': { access: 'signed-in', handle: (s, p) => s.annotations.setClasses(p?.classes) },
+  'annotations.export': { access: 'signed-in', handle: (s, p) => {
+      const ids = p?.ids;
+      if (ids !== undefined && (!Array.isArray(ids) || !ids.every((i) => typeof i === 'string'))) throw badParams('"ids" must be a list of ids');
+      const className = optionalString(p?.className, 'className');
+      const type = objectType(p?.objectType);
+      return s.annotations.export(requireString(p?.uri, 'uri'), {
+        ...(ids ? { ids } : {}),
+        ...(className === undefined ? {} : { className }),
+        ...(type ? { objectType: type } : {}),
+      });
+  } },
+  'annotations.import': { access: 'signed-in', handle: (s, p) => s.annotations.import(requireString(p?.uri, 'uri'), requireString(p?.geojson, 'geojson')) },
+  'annotations.sync': { access: 'signed-in', handle: (s, p) => s.annotations.sync(requireString(p?.uri, 'uri')) },
+
 };
 
 export function notSignedIn(): AppError {
@@ -202,6 +230,11 @@ function studyQuery(v: unknown): DicomwebStudyQuery {
   }
   return out;
 }
+function objectType(v: unknown): 'annotation' | 'detection' | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (v !== 'annotation' && v !== 'detection') throw badParams('"objectType" must be annotation or detection');
+  return v;
+}
 function badParams(why: string): AppError {
   return apiErrors.make('API_BAD_PARAMS', `The app sent a malformed request: ${why}.`, { hint: 'Reload the window; if it persists, report a bug.' });
 }
@@ -253,6 +286,7 @@ export function createEventBus(s: ApiServices): ApiEventBus {
   s.auth.onChange((state) => emit('auth.changed', state));
   s.offline.onChange((state) => emit('connectivity.changed', state));
   s.pins.onChange((pins) => emit('pins.changed', pins));
+  s.annotations.onChange((state) => emit('annotations.changed', state));
   return {
     on(event, listener) {
       return this.onAny((e, payload) => {

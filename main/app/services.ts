@@ -22,6 +22,8 @@ import type { TileCache } from '../cache/tile-cache.js';
 import { createSecretStore, type AuthService, type SecretStore } from '../auth/index.js';
 import { logFolder, logger } from '../common/log.js';
 import { createNetworkFetch, networkOptions } from '../net/fetch.js';
+import { AnnotationService } from '../annotations/service.js';
+import { ANNOTATIONS_FILE, openAnnotationStore } from '../annotations/store.js';
 import { loadSettings, type LoadedSettings, type Settings } from '../config/index.js';
 import type { FetchLike } from '../sources/types.js';
 import type { SlideHandle, TileService } from '../tiles/service.js';
@@ -119,6 +121,16 @@ export async function createServices(o: ServicesOptions): Promise<Services> {
     archives: () => (settings.storage.dicomweb ?? []).map((a) => a.name),
   });
   const slides = new OpenSlides(tiles, addresses);
+  // The user's own work lives in the data folder, never the cache: Clear cache cannot reach it.
+  const annotationStore = openAnnotationStore(join(settings.paths.data, ANNOTATIONS_FILE));
+  const annotations = new AnnotationService({
+    store: annotationStore,
+    author: () => {
+      const s = auth.state();
+      if (s.status !== 'signed-in' || !s.user) return undefined;
+      return { sub: s.user.sub, name: s.user.name || s.user.sub };
+    },
+  });
   const connectivity = new Connectivity({ probe: endpointProbe(storageEndpoints(settings), o.fetch) });
   const offline = new OfflineManager({
     tiles,
@@ -212,6 +224,7 @@ export async function createServices(o: ServicesOptions): Promise<Services> {
         return dicomweb.listSeries(source, study);
       },
     },
+    annotations,
   };
 
   // A sign-out or a new user must never reuse the previous user's storage credentials.
@@ -255,6 +268,7 @@ export async function createServices(o: ServicesOptions): Promise<Services> {
       // The tile service first (it flushes pending writes), then its cache.
       await tiles.close().catch((err: unknown) => log.warn('closing the tile service failed', { err }));
       cache.close();
+      annotationStore.close();
       storage.invalidate();
     },
   };

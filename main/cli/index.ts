@@ -15,6 +15,7 @@ import { flagString, GLOBAL_FLAGS, parseArgs, usageError, type FlagSpec } from '
 import { COMMANDS } from './commands.js';
 import { CliContext, type CliIo } from './context.js';
 import './slide-commands.js';
+import './annotation-commands.js';
 
 /** The exit code of a failure, by its kind (see the table at the top). */
 export function exitCodeFor(kind: ErrorKind): number {

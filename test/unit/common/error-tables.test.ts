@@ -21,12 +21,13 @@ import { dicomwebErrors } from '../../../main/sources/dicomweb/errors.js';
 import { sourceErrors } from '../../../main/sources/errors.js';
 import { tileErrors } from '../../../main/tiles/errors.js';
 import { NET_ERRORS } from '../../../main/net/errors.js';
+import { annotationErrors } from '../../../main/annotations/errors.js';
 import { REDIRECT_ERRORS } from '../../../main/common/no-redirect.js';
 import { ADDRESS_ERRORS } from '../../../main/app/address-check.js';
 import { describeError } from '../../../renderer/src/errors.js';
 import { diagnoseTile } from '../../../renderer/src/viewer/tile-failure.js';
 
-const TABLES: ErrorTable<string>[] = [commonErrors, authErrors, credentialErrors, configErrors, sourceErrors, dicomwebErrors, formatErrors, tileErrors, cacheErrors, appErrors, apiErrors, cliErrors, NET_ERRORS, REDIRECT_ERRORS, ADDRESS_ERRORS];
+const TABLES: ErrorTable<string>[] = [commonErrors, authErrors, credentialErrors, configErrors, sourceErrors, dicomwebErrors, formatErrors, tileErrors, cacheErrors, appErrors, apiErrors, cliErrors, NET_ERRORS, REDIRECT_ERRORS, ADDRESS_ERRORS, annotationErrors];
 
 test('the contract mirrors the error kinds', () => {
   const mirror: Record<ApiErrorKind, true> = {
