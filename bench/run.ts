@@ -19,6 +19,7 @@ import { startStack } from '../test/stack/stack.js';
 import { LinkShaper } from './shaper.js';
 import { measureUiFirstViewport } from './ui.js';
 import { dicomwebRows, measureDicomweb, type DicomwebBench } from './dicomweb.js';
+import { annotationRows, measureAnnotationFrames, type AnnotationFrames } from './annotations.js';
 import { ensureBigSlide } from './slide.js';
 import { measurePeer, type Measured, type Viewport } from './peer.js';
 import { openSlide } from '../main/formats/open.js';
@@ -36,6 +37,7 @@ const { values: args } = parseArgs({
     out: { type: 'string', default: resolve(import.meta.dirname, 'results', 'latest.json') },
     'pin-min-downsample': { type: 'string', default: '8' },
     'dicomweb-only': { type: 'boolean', default: false },
+    'annotations-only': { type: 'boolean', default: false },
   },
 });
 const mbit = Number(args.mbit);
@@ -68,6 +70,22 @@ async function dicomwebOnly(): Promise<void> {
   const text = `link: ${mbit} Mbit/s, ${rttMs} ms RTT\n${table}`;
   writeFileSync(out.replace(/\.json$/, '.table.txt'), text);
   process.stdout.write(text);
+}
+
+/** Frame time with 100,000 detections vs none, and the GeoJSON import (bench/annotations.ts). */
+async function annotationsOnly(): Promise<void> {
+  const stack = await startStack({ seedSharedTestdata: false });
+  try {
+    const annotations = await measureAnnotationFrames({ stack, log });
+    const out = args.out!.replace(/latest\.json$/, 'latest-annotations.json');
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, annotations }, null, 2) + '\n');
+    const text = formatTable([['figure', 'with', 'none', 'ratio', 'target', 'met'], ...annotationRows(annotations)]);
+    writeFileSync(out.replace(/\.json$/, '.table.txt'), text);
+    process.stdout.write(text);
+  } finally {
+    await stack.stop().catch(() => undefined);
+  }
 }
 
 async function main(): Promise<void> {
@@ -198,6 +216,8 @@ async function main(): Promise<void> {
 
     // --- DICOMweb: the same engine over a frame archive, beside a one-frame-per-request peer
     const dicomweb = await measureDicomweb({ mbit, rttMs, log });
+    log('annotations: frame time with 100,000 detections in Chromium');
+    const annotations = await measureAnnotationFrames({ stack, log });
 
     const rssMb = process.memoryUsage().rss / 1024 ** 2;
     const result = {
@@ -238,6 +258,7 @@ async function main(): Promise<void> {
         state: pinProgress.state,
       },
       dicomweb,
+      annotations,
       memory: { main_rss_mb: Math.round(rssMb) },
     };
     await service.close();
@@ -269,6 +290,7 @@ type Result = {
   cache: { tiles_per_s: number; fs_tiles_per_s: number; p99_ms: number };
   pin: { mbit_per_s: number; link_mbit: number };
   dicomweb?: DicomwebBench;
+  annotations?: AnnotationFrames;
   memory: { main_rss_mb: number };
 };
 
@@ -296,6 +318,7 @@ function renderTable(r: Result): string {
   const pin = r.pin.mbit_per_s / r.pin.link_mbit;
   rows.push(['pinning Mbit/s vs link', String(r.pin.mbit_per_s), String(r.pin.link_mbit), pin.toFixed(2), '>= 0.9 x link', ok(pin >= 0.9)]);
   if (r.dicomweb) rows.push(...dicomwebRows(r.dicomweb));
+  if (r.annotations) rows.push(...annotationRows(r.annotations));
   rows.push(['main RSS MB', String(r.memory.main_rss_mb), '', '', '', '']);
   return `link: ${r.link.mbit} Mbit/s, ${r.link.rtt_ms} ms RTT\n${formatTable(rows)}`;
 }
@@ -306,4 +329,4 @@ function formatTable(rows: string[][]): string {
   return `${rows.map(line).join('\n')}\n`;
 }
 
-await (args['dicomweb-only'] ? dicomwebOnly() : main());
+await (args['annotations-only'] ? annotationsOnly() : args['dicomweb-only'] ? dicomwebOnly() : main());
