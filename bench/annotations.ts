@@ -41,9 +41,8 @@ const H = 3072;
 /** 100,000 octagonal cells on a grid over the slide, as QuPath writes detections. */
 export function detectionsGeoJson(n: number): string {
   const cols = Math.ceil(Math.sqrt((n * W) / H));
-  const rows = Math.ceil(n / cols);
   const dx = W / cols;
-  const dy = H / rows;
+  const dy = H / Math.ceil(n / cols);
   const r = Math.min(dx, dy) * 0.4;
   const features: string[] = [];
   const classes = [
@@ -65,7 +64,6 @@ export function detectionsGeoJson(n: number): string {
       }),
     );
   }
-  void rows;
   return `{"type":"FeatureCollection","features":[${features.join(',')}]}`;
 }
 

@@ -189,10 +189,19 @@ export class Overlay {
         toDevice();
         for (let i = 0; i < g.boxes.length; i += 4) ctx.rect(g.boxes[i]!, g.boxes[i + 1]!, g.boxes[i + 2]!, g.boxes[i + 3]!);
         const points: AnnotationPosition[] = [];
-        for (const o of g.full) tracePath(ctx, o.geometry, points);
+        const lines = g.full.filter((o) => o.geometry.type === 'LineString');
+        for (const o of g.full) if (o.geometry.type !== 'LineString') tracePath(ctx, o.geometry, points);
         ctx.setTransform(1, 0, 0, 1, 0, 0);
         if (this.style.fillOpacity > 0) ctx.fill('evenodd');
         ctx.stroke();
+        if (lines.length) {
+          // Lines are only stroked: a fill would close them.
+          ctx.beginPath();
+          toDevice();
+          for (const o of lines) tracePath(ctx, o.geometry, points);
+          ctx.setTransform(1, 0, 0, 1, 0, 0);
+          ctx.stroke();
+        }
         if (points.length) {
           ctx.beginPath();
           for (const [x, y] of points) {
