@@ -141,13 +141,14 @@ export function AnnotationPanel(props: { viewer: OpenSeadragon.Viewer; slide: Op
         act(() => store.redo());
         return;
       }
-      if (mod || e.altKey) return;
+      // The workspace's navigation keys (capture phase) come first: a key it used is not also a class or a tool.
+      if (mod || e.altKey || e.defaultPrevented) return;
       if (e.key === 'Escape') toolsRef.current?.cancel();
       else if (e.key === 'Enter') toolsRef.current?.finish();
       else if (e.key === 'Delete' || e.key === 'Backspace') removeSelected();
       else {
         const c = now.current.classes.find((k) => k.shortcut === e.key);
-        const t = TOOLS.find((k) => k.key === e.key && e.shiftKey);
+        const t = e.shiftKey ? TOOLS.find((k) => k.key === e.key.toLowerCase()) : undefined;
         if (t) setTool(t.tool);
         else if (c) setClass(c.name);
       }

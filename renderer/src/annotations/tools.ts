@@ -21,7 +21,7 @@ export const TOOLS: { tool: Tool; label: string; key: string }[] = [
   { tool: 'vertices', label: 'Edit vertices', key: 'e' },
   { tool: 'point', label: 'Point', key: '.' },
   { tool: 'polygon', label: 'Polygon', key: 'p' },
-  { tool: 'freehand', label: 'Freehand', key: 'f' },
+  { tool: 'freehand', label: 'Freehand', key: 'h' },
   { tool: 'rectangle', label: 'Rectangle', key: 'b' },
   { tool: 'ellipse', label: 'Ellipse', key: 'o' },
   { tool: 'line', label: 'Line', key: 'l' },
