@@ -5,7 +5,7 @@
  */
 import RBush from 'rbush';
 import type { AnnotationObject } from '../../../main/api/contract.js';
-import { area, bounds, type Box } from './geometry';
+import { area, bounds, type Box } from './geometry.js';
 
 export interface Entry extends Box {
   object: AnnotationObject;

@@ -19,7 +19,7 @@ export type Tool = 'select' | 'vertices' | 'point' | 'polygon' | 'freehand' | 'r
 export const TOOLS: { tool: Tool; label: string; key: string }[] = [
   { tool: 'select', label: 'Select and move', key: 'v' },
   { tool: 'vertices', label: 'Edit vertices', key: 'e' },
-  { tool: 'point', label: 'Point', key: '.' },
+  { tool: 'point', label: 'Point', key: 'n' },
   { tool: 'polygon', label: 'Polygon', key: 'p' },
   { tool: 'freehand', label: 'Freehand', key: 'h' },
   { tool: 'rectangle', label: 'Rectangle', key: 'b' },
