@@ -310,6 +310,8 @@ export interface AnnotationObject {
   modified: number;
   /** Set on the copy kept when the same object was changed on two computers: the id it clashed with. */
   conflictOf?: string;
+  /** GeoJSON properties this app does not know (from QuPath or other tools), written back on export. */
+  extra?: Record<string, unknown>;
 }
 
 /** What the renderer sends to create an object; main fills id (when absent), author and times. */
@@ -394,8 +396,7 @@ export interface AnnotationImportResult {
 }
 
 /**
- * The annotation calls (main/annotations). Not yet part of ApiCalls: the annotations
- * branch adds `extends AnnotationApiCalls` to ApiCalls together with their handlers.
+ * The annotation calls (main/annotations, handlers in main/annotations/handlers.ts).
  */
 export interface AnnotationApiCalls {
   /** Annotation state of a slide (counts, undo/redo, sync, colleagues' layers). */
@@ -421,13 +422,13 @@ export interface AnnotationApiCalls {
   'annotations.sync': { params: { uri: string }; result: AnnotationSlideState };
 }
 
-/** Likewise joined into ApiEvents by the annotations branch. */
+/** Joined into ApiEvents. */
 export interface AnnotationApiEvents {
   /** A slide's annotations changed (an edit here, an import, a sync that merged). */
   'annotations.changed': AnnotationSlideState;
 }
 
-export interface ApiCalls {
+export interface ApiCalls extends AnnotationApiCalls {
   'app.info': { params: void; result: AppInfo };
   'auth.state': { params: void; result: AuthState };
   /** Opens the system browser; resolves when sign-in finished (or failed: see state.error). */
@@ -478,7 +479,7 @@ export interface ApiCalls {
   'dicomweb.listSeries': { params: { source: string; study: string }; result: DicomwebSeries[] };
 }
 
-export interface ApiEvents {
+export interface ApiEvents extends AnnotationApiEvents {
   'auth.changed': AuthState;
   'connectivity.changed': ConnectivityState;
   /** The whole pin list: at once on a state change, at most every 250 ms while downloading. */

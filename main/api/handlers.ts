@@ -27,6 +27,7 @@ import type {
   StorageListing,
 } from './contract.js';
 import { AppError, toAppError } from '../common/errors.js';
+import type { AnnotationService } from '../annotations/service.js';
 import { logger } from '../common/log.js';
 
 const log = logger('api');
@@ -77,6 +78,7 @@ export interface ApiServices {
     searchStudies(source: string, query: DicomwebStudyQuery, offset: number | undefined, limit: number | undefined): Promise<DicomwebStudyPage>;
     listSeries(source: string, study: string): Promise<DicomwebSeries[]>;
   };
+  annotations: AnnotationService;
 }
 
 export type ApiHandlers = { [M in ApiMethod]: (params: ApiParams<M>) => Promise<ApiResult<M>> };
@@ -114,6 +116,31 @@ export function createHandlers(s: ApiServices): ApiHandlers {
     'dicomweb.searchStudies': (p) =>
       s.dicomweb.searchStudies(requireString(p?.source, 'source'), studyQuery(p?.query), optionalNumber(p?.offset, 'offset'), optionalNumber(p?.limit, 'limit')),
     'dicomweb.listSeries': (p) => s.dicomweb.listSeries(requireString(p?.source, 'source'), requireString(p?.study, 'study')),
+    // The annotation service checks the objects and patches it is given (main/annotations/service.ts).
+    'annotations.state': async (p) => s.annotations.state(requireString(p?.uri, 'uri')),
+    'annotations.list': async (p) =>
+      s.annotations.list(requireString(p?.uri, 'uri'), objectType(p?.objectType), optionalString(p?.after, 'after'), optionalNumber(p?.limit, 'limit')),
+    'annotations.layer': async (p) => s.annotations.layer(requireString(p?.uri, 'uri'), requireString(p?.author, 'author')),
+    'annotations.create': async (p) => s.annotations.create(requireString(p?.uri, 'uri'), p?.objects),
+    'annotations.update': async (p) => s.annotations.update(requireString(p?.uri, 'uri'), requireString(p?.id, 'id'), p?.patch),
+    'annotations.delete': async (p) => s.annotations.delete(requireString(p?.uri, 'uri'), p?.ids),
+    'annotations.undo': async (p) => s.annotations.undo(requireString(p?.uri, 'uri')),
+    'annotations.redo': async (p) => s.annotations.redo(requireString(p?.uri, 'uri')),
+    'annotations.classes': async () => s.annotations.classes(),
+    'annotations.setClasses': async (p) => s.annotations.setClasses(p?.classes),
+    'annotations.export': async (p) => {
+      const ids = p?.ids;
+      if (ids !== undefined && (!Array.isArray(ids) || !ids.every((i) => typeof i === 'string'))) throw badParams('"ids" must be a list of ids');
+      const className = optionalString(p?.className, 'className');
+      const type = objectType(p?.objectType);
+      return s.annotations.export(requireString(p?.uri, 'uri'), {
+        ...(ids ? { ids } : {}),
+        ...(className === undefined ? {} : { className }),
+        ...(type ? { objectType: type } : {}),
+      });
+    },
+    'annotations.import': async (p) => s.annotations.import(requireString(p?.uri, 'uri'), requireString(p?.geojson, 'geojson')),
+    'annotations.sync': async (p) => s.annotations.sync(requireString(p?.uri, 'uri')),
   };
 }
 
@@ -161,6 +188,11 @@ function studyQuery(v: unknown): DicomwebStudyQuery {
     if (value !== undefined) out[k] = value;
   }
   return out;
+}
+function objectType(v: unknown): 'annotation' | 'detection' | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (v !== 'annotation' && v !== 'detection') throw badParams('"objectType" must be annotation or detection');
+  return v;
 }
 function badParams(why: string): AppError {
   return new AppError('API_BAD_PARAMS', `The app sent a malformed request: ${why}.`, { hint: 'Reload the window; if it persists, report a bug.' });
@@ -213,6 +245,7 @@ export function createEventBus(s: ApiServices): ApiEventBus {
   s.auth.onChange((state) => emit('auth.changed', state));
   s.offline.onChange((state) => emit('connectivity.changed', state));
   s.pins.onChange((pins) => emit('pins.changed', pins));
+  s.annotations.onChange((state) => emit('annotations.changed', state));
   return {
     on(event, listener) {
       return this.onAny((e, payload) => {

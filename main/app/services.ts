@@ -18,6 +18,8 @@ import type { RequestHandler } from '../api/app-protocol.js';
 import { createAssociatedRoute, isAssociatedPath } from '../api/associated-route.js';
 import { createTileRoute } from '../api/tile-route.js';
 import { TileCache } from '../cache/tile-cache.js';
+import { AnnotationService } from '../annotations/service.js';
+import { ANNOTATIONS_FILE, openAnnotationStore } from '../annotations/store.js';
 import { AuthService, createSecretStore, type SecretStore } from '../auth/index.js';
 import { AppError } from '../common/errors.js';
 import { logger } from '../common/log.js';
@@ -123,6 +125,16 @@ export async function createServices(o: ServicesOptions): Promise<Services> {
     siblings: (uri) => dicomSiblings(uri, { s3: async () => storage.s3, reader: (u) => resolveReader(u, { settings, s3: storage.s3 }) }),
   });
   const slides = new OpenSlides(tiles);
+  // The user's own work lives in the data folder, never the cache: Clear cache cannot reach it.
+  const annotationStore = openAnnotationStore(join(settings.paths.data, ANNOTATIONS_FILE));
+  const annotations = new AnnotationService({
+    store: annotationStore,
+    author: () => {
+      const s = auth.state();
+      if (s.status !== 'signed-in' || !s.user) return undefined;
+      return { sub: s.user.sub, name: s.user.name || s.user.sub };
+    },
+  });
   const connectivity = new Connectivity({ probe: endpointProbe(storageEndpoints(settings), o.fetch) });
   const offline = new OfflineManager({
     tiles,
@@ -219,6 +231,7 @@ export async function createServices(o: ServicesOptions): Promise<Services> {
         return dicomweb.listSeries(source, study);
       },
     },
+    annotations,
   };
 
   // A sign-out or a new user must never reuse the previous user's storage credentials.
@@ -262,6 +275,7 @@ export async function createServices(o: ServicesOptions): Promise<Services> {
       // The tile service first (it flushes pending writes), then its cache.
       await tiles.close().catch((err: unknown) => log.warn('closing the tile service failed', { err }));
       cache.close();
+      annotationStore.close();
       storage.invalidate();
     },
   };

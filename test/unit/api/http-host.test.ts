@@ -14,6 +14,8 @@ import { createEventBus, createHandlers, type ApiServices } from '../../../main/
 import { startHttpHost, type HttpHost } from '../../../main/api/http-host.js';
 import { CONTENT_SECURITY_POLICY } from '../../../main/api/security.js';
 import { AppError } from '../../../main/common/errors.js';
+import { AnnotationService } from '../../../main/annotations/service.js';
+import { openAnnotationStore } from '../../../main/annotations/store.js';
 
 const usage = { bytes: 0, entries: 0, budget: 1, pinnedBytes: 0, pinnedSlides: 0, budgetLocked: false, state: 'ok' as const };
 
@@ -21,6 +23,8 @@ function fakeServices(): ApiServices & { emit(s: AuthState): void } {
   const listeners = new Set<(s: AuthState) => void>();
   let state: AuthState = { status: 'signed-out', secretStore: { kind: 'memory', description: 'memory' }, warnings: [] };
   return {
+    // A real store in memory: the host's wiring, not the annotations, is under test here.
+    annotations: new AnnotationService({ store: openAnnotationStore(':memory:'), author: () => undefined }),
     emit(s) {
       state = s;
       for (const l of listeners) l(s);
