@@ -154,7 +154,12 @@ export async function measureAnnotationFrames(o: { stack: RunningStack; detectio
     );
     // The panel reloads on annotations.changed; wait until the overlay holds them all.
     await page.evaluate(() => (globalThis as WithHook).__viewer!.setView({ x: 0, y: 0, zoom: 0.2 }));
-    await page.waitForFunction(`Number(document.querySelector('[data-testid=annotation-overlay]')?.dataset.drawn) >= ${Math.floor(n * 0.5)}`, undefined, { timeout: 300_000 });
+    type Doc = { document: { querySelector(s: string): { getAttribute(n: string): string | null } | null } };
+    await page.waitForFunction(
+      (k) => Number((globalThis as unknown as Doc).document.querySelector('[data-testid=annotation-overlay]')?.getAttribute('data-drawn')) >= k,
+      Math.floor(n * 0.5),
+      { timeout: 300_000 },
+    );
     o.log('annotations: frames with the detections');
     const withDetections = await measureFrames(page, frames);
     return {

@@ -24,10 +24,13 @@ interface Hook {
   setRotation(degrees: number): void;
 }
 type WithHook = typeof globalThis & { __viewer?: Hook };
-/** Waits until the list shows `k` items (a string expression: the test compiles without the DOM's types). */
-const listHas = (page: Page, k: number): Promise<unknown> => page.waitForFunction(`document.querySelectorAll('[data-testid=annotation-item]').length === ${k}`);
+/** The page's document, as far as these waits read it (the test compiles without the DOM's types). */
+type Doc = { document: { querySelectorAll(s: string): { length: number }; querySelector(s: string): { getAttribute(n: string): string | null } | null } };
+/** Waits until the list shows `k` items. */
+const listHas = (page: Page, k: number): Promise<unknown> =>
+  page.waitForFunction((n) => (globalThis as unknown as Doc).document.querySelectorAll('[data-testid=annotation-item]').length === n, k);
 const overlayDraws = (page: Page, k: number): Promise<unknown> =>
-  page.waitForFunction(`Number(document.querySelector('[data-testid=annotation-overlay]')?.getAttribute('data-drawn')) === ${k}`);
+  page.waitForFunction((n) => Number((globalThis as unknown as Doc).document.querySelector('[data-testid=annotation-overlay]')?.getAttribute('data-drawn')) === n, k);
 
 async function call<T>(page: Page, method: string, params: unknown): Promise<T> {
   return page.evaluate(
