@@ -74,6 +74,8 @@ interface Hook {
 type WithHook = { __viewer?: Hook };
 
 async function measureFrames(page: Page, frames: number): Promise<FrameStats> {
+  // tsx (esbuild keepNames) wraps the inner functions below in __name(); give the page one.
+  await page.evaluate('globalThis.__name = globalThis.__name || ((f) => f)');
   const r = await page.evaluate(
     async ([n, w, h]) => {
       const v = (globalThis as WithHook).__viewer!;
