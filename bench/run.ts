@@ -20,6 +20,7 @@ import { startStack } from '../test/stack/stack.js';
 import { LinkShaper } from './shaper.js';
 import { measureUiFirstViewport } from './ui.js';
 import { dicomwebRows, measureDicomweb, type DicomwebBench } from './dicomweb.js';
+import { annotationRows, measureAnnotationFrames, type AnnotationFrames } from './annotations.js';
 import { ensureBigSlide } from './slide.js';
 import { formatOpenRows, measureFormatOpens, type FormatOpenBench } from './formats.js';
 import { measurePeer, type Measured, type Viewport } from './peer.js';
@@ -39,6 +40,7 @@ const { values: args } = parseArgs({
     'pin-min-downsample': { type: 'string', default: '8' },
     'dicomweb-only': { type: 'boolean', default: false },
     'formats-only': { type: 'boolean', default: false },
+    'annotations-only': { type: 'boolean', default: false },
   },
 });
 const mbit = Number(args.mbit);
@@ -91,6 +93,22 @@ async function formatsOnly(): Promise<void> {
     process.stdout.write(text);
   } finally {
     await shaper.stop().catch(() => undefined);
+    await stack.stop().catch(() => undefined);
+  }
+}
+
+/** Frame time with 100,000 detections vs none, and the GeoJSON import (bench/annotations.ts). */
+async function annotationsOnly(): Promise<void> {
+  const stack = await startStack({ seedSharedTestdata: false });
+  try {
+    const annotations = await measureAnnotationFrames({ stack, log });
+    const out = args.out!.replace(/latest\.json$/, 'latest-annotations.json');
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, annotations }, null, 2) + '\n');
+    const text = formatTable([['figure', 'with', 'none', 'ratio', 'target', 'met'], ...annotationRows(annotations)]);
+    writeFileSync(out.replace(/\.json$/, '.table.txt'), text);
+    process.stdout.write(text);
+  } finally {
     await stack.stop().catch(() => undefined);
   }
 }
@@ -223,6 +241,8 @@ async function main(): Promise<void> {
 
     // --- DICOMweb: the same engine over a frame archive, beside a one-frame-per-request peer
     const dicomweb = await measureDicomweb({ mbit, rttMs, log });
+    log('annotations: frame time with 100,000 detections in Chromium');
+    const annotations = await measureAnnotationFrames({ stack, log });
 
     // --- the research formats' open cost beside reading each file whole
     const formats = await measureFormatOpens({ admin, shaper, endpoint: link.url, bucket: BUCKET, credentials, log });
@@ -267,6 +287,7 @@ async function main(): Promise<void> {
       },
       dicomweb,
       formats,
+      annotations,
       memory: { main_rss_mb: Math.round(rssMb) },
     };
     await service.close();
@@ -299,6 +320,7 @@ type Result = {
   pin: { mbit_per_s: number; link_mbit: number };
   dicomweb?: DicomwebBench;
   formats?: FormatOpenBench[];
+  annotations?: AnnotationFrames;
   memory: { main_rss_mb: number };
 };
 
@@ -327,6 +349,7 @@ function renderTable(r: Result): string {
   rows.push(['pinning Mbit/s vs link', String(r.pin.mbit_per_s), String(r.pin.link_mbit), pin.toFixed(2), '>= 0.9 x link', ok(pin >= 0.9)]);
   if (r.dicomweb) rows.push(...dicomwebRows(r.dicomweb));
   if (r.formats) rows.push(...formatOpenRows(r.formats));
+  if (r.annotations) rows.push(...annotationRows(r.annotations));
   rows.push(['main RSS MB', String(r.memory.main_rss_mb), '', '', '', '']);
   return `link: ${r.link.mbit} Mbit/s, ${r.link.rtt_ms} ms RTT\n${formatTable(rows)}`;
 }
@@ -337,4 +360,4 @@ function formatTable(rows: string[][]): string {
   return `${rows.map(line).join('\n')}\n`;
 }
 
-await (args['dicomweb-only'] ? dicomwebOnly() : args['formats-only'] ? formatsOnly() : main());
+await (args['annotations-only'] ? annotationsOnly() : args['dicomweb-only'] ? dicomwebOnly() : args['formats-only'] ? formatsOnly() : main());

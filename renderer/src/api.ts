@@ -40,7 +40,7 @@ function createHttpApi(): WsiApi {
   const ensureSource = (): void => {
     if (source) return;
     source = new EventSource('/api/events');
-    for (const name of ['auth.changed', 'connectivity.changed', 'pins.changed'] satisfies ApiEventName[]) {
+    for (const name of ['auth.changed', 'connectivity.changed', 'pins.changed', 'annotations.changed'] satisfies ApiEventName[]) {
       source.addEventListener(name, (e) => {
         const payload: unknown = JSON.parse((e as MessageEvent<string>).data);
         for (const l of listeners.get(name) ?? []) l(payload);

@@ -23,6 +23,7 @@ import { ChannelPanel } from './ChannelPanel';
 import { AssociatedImages } from './AssociatedImages';
 import { ErrorPanel } from './ErrorPanel';
 import { PinControl } from './PinControl';
+import { AnnotationPanel } from '../annotations/AnnotationPanel';
 
 const PRESETS = [5, 10, 20, 40];
 
@@ -157,6 +158,8 @@ function SlideView(props: { slide: OpenedSlide; pane: number; sync?: ViewSync; r
   const [rotation, setRotation] = useState(0);
   // Fluorescence: the channels are composited in the renderer (viewer/channels-layer.ts).
   const [channelLayer, setChannelLayer] = useState<ChannelLayer | undefined>();
+  // The annotation overlay and tools attach to the pane's OSD viewer once it exists.
+  const [osd, setOsd] = useState<OpenSeadragon.Viewer | undefined>();
 
   useEffect(() => {
     const element = canvasRef.current;
@@ -185,6 +188,7 @@ function SlideView(props: { slide: OpenedSlide; pane: number; sync?: ViewSync; r
     const detachChannels = channels?.attach(viewer);
     setChannelLayer(channels);
     viewerRef.current = viewer;
+    setOsd(viewer);
     seamlessAtRest(viewer);
     const update = (): void => {
       const item = viewer.world.getItemAt(0);
@@ -218,6 +222,7 @@ function SlideView(props: { slide: OpenedSlide; pane: number; sync?: ViewSync; r
       removeHook();
       removeHints?.();
       viewerRef.current = undefined;
+      setOsd(undefined);
       viewer.destroy();
     };
     // The sync and the pane number are fixed for a pane's life (the workspace keys panes by slide).
@@ -364,6 +369,7 @@ function SlideView(props: { slide: OpenedSlide; pane: number; sync?: ViewSync; r
           <div id={navigatorId} className="viewer-navigator" />
         </div>
         {channelLayer ? <ChannelPanel layer={channelLayer} slide={slide} /> : null}
+        {osd ? <AnnotationPanel viewer={osd} slide={slide} /> : null}
         <AssociatedImages slide={slide} />
         <SlideProperties slide={slide} />
       </aside>

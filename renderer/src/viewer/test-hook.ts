@@ -31,6 +31,11 @@ export interface ViewerTestHook {
   getView(): ViewerView;
   /** Put level-0 pixel (x, y) at the top-left corner at `zoom` screen pixels per level-0 pixel, at once. */
   setView(v: { x: number; y: number; zoom: number }): void;
+  /** Level-0 pixel → CSS pixel in the canvas (rotation included), and back. */
+  toScreen(x: number, y: number): { x: number; y: number };
+  toImage(x: number, y: number): { x: number; y: number };
+  /** Turn the pane to `degrees` at once. */
+  setRotation(degrees: number): void;
 }
 
 declare global {
@@ -86,6 +91,18 @@ export function installTestHook(viewer: OpenSeadragon.Viewer, slide: OpenedSlide
       // As the user moving there: synchronised panes follow (components/Viewer.tsx).
       viewer.raiseEvent(USER_MOVE_EVENT);
       viewer.viewport.fitBounds(i.imageToViewportRectangle(new OpenSeadragon.Rect(x, y, size.x / zoom, size.y / zoom)), true);
+      viewer.forceRedraw();
+    },
+    toScreen(x, y) {
+      const p = item()?.imageToViewerElementCoordinates(new OpenSeadragon.Point(x, y));
+      return { x: p?.x ?? NaN, y: p?.y ?? NaN };
+    },
+    toImage(x, y) {
+      const p = item()?.viewerElementToImageCoordinates(new OpenSeadragon.Point(x, y));
+      return { x: p?.x ?? NaN, y: p?.y ?? NaN };
+    },
+    setRotation(degrees) {
+      viewer.viewport.setRotation(degrees, true);
       viewer.forceRedraw();
     },
   };
