@@ -148,12 +148,20 @@ const url =
     }
   };
 const strList: Check = (v) => (Array.isArray(v) && v.every((x) => typeof x === 'string') ? undefined : 'must be a list of strings');
+const BUCKET_KEYS = new Set(['name', 'prefix', 'label']);
+/** S3's own naming rules: an entry that can never be a bucket is a typo, said now, not a 404 later. */
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const buckets: Check = (v) => {
   if (!Array.isArray(v)) return 'must be a list of { name, prefix?, label? }';
   for (const [i, b] of v.entries()) {
-    if (typeof b !== 'object' || b === null || typeof (b as BucketSetting).name !== 'string' || !(b as BucketSetting).name) {
-      return `entry ${i} must have a bucket "name"`;
-    }
+    if (typeof b !== 'object' || b === null || Array.isArray(b)) return `entry ${i} must be an object { name, prefix?, label? }`;
+    const e = b as Record<string, unknown>;
+    // Decision 0001: unknown keys are refused, inside list entries too ("prefx" must not pass silently).
+    const unknown = Object.keys(e).filter((k) => !BUCKET_KEYS.has(k));
+    if (unknown.length) return `entry ${i} has unknown key(s) ${unknown.map((k) => `"${k}"`).join(', ')} (allowed: name, prefix, label)`;
+    if (typeof e.name !== 'string' || !BUCKET_NAME.test(e.name)) return `entry ${i} must have a bucket "name" as S3 spells it (3–63 lower-case letters, digits, "." or "-")`;
+    if (e.prefix !== undefined && (typeof e.prefix !== 'string' || e.prefix.startsWith('/'))) return `entry ${i} ("${e.name}"): "prefix" must be a string without a leading "/"`;
+    if (e.label !== undefined && (typeof e.label !== 'string' || e.label.trim() === '')) return `entry ${i} ("${e.name}"): "label" must be a non-empty string`;
   }
   return undefined;
 };

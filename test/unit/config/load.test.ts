@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadSettings, DEFAULTS, isConfigured } from '../../../main/config/index.js';
 import { isAppError } from '../../../main/common/errors.js';
+import { flatten, validateLayer } from '../../../main/config/load.js';
 
 function file(dir: string, name: string, value: unknown): string {
   const p = join(dir, name);
@@ -57,4 +58,17 @@ test('unknown keys (typos) and non-JSON files are refused', () => {
   const broken = file(dir, 'broken.json', '{ "auth": ');
   assert.throws(() => loadSettings({ isolated: true, configFile: broken }), (e: unknown) => isAppError(e, 'CONFIG_INVALID'));
   assert.throws(() => loadSettings({ isolated: true, configFile: join(dir, 'missing.json') }), (e: unknown) => isAppError(e, 'CONFIG_UNREADABLE'));
+});
+
+test('a typo inside a bucket entry, a number as its label or an impossible bucket name is refused, naming the entry', () => {
+  const refused = (bucket: unknown, why: RegExp): void =>
+    assert.throws(
+      () => validateLayer(flatten({ storage: { s3: { buckets: [bucket] } } }), 'policy.json'),
+      (e) => isAppError(e, 'CONFIG_INVALID') && why.test(e.message) && e.message.includes('storage.s3.buckets'),
+    );
+  refused({ name: 'pathology-slides', prefx: 'cases/' }, /unknown key\(s\) "prefx"/);
+  refused({ name: 'pathology-slides', label: 42 }, /"label" must be a non-empty string/);
+  refused({ name: 'Pathology_Slides' }, /as S3 spells it/);
+  refused({ name: 'pathology-slides', prefix: '/cases' }, /without a leading/);
+  validateLayer(flatten({ storage: { s3: { buckets: [{ name: 'pathology-slides', prefix: 'cases/', label: 'Cases' }] } } }), 'policy.json');
 });
