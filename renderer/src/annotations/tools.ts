@@ -248,8 +248,10 @@ export function attachTools(viewer: OpenSeadragon.Viewer, host: ToolHost): { can
   viewer.addHandler('canvas-drag', onDrag);
   viewer.addHandler('canvas-release', onRelease);
   viewer.addHandler('canvas-double-click', onDoubleClick);
-  viewer.canvas.addEventListener('dblclick', onDomDoubleClick);
-  viewer.canvas.addEventListener('pointermove', onMove);
+  // Kept here: OpenSeadragon nulls viewer.canvas when the pane closes, before React cleans up.
+  const canvas = viewer.canvas;
+  canvas.addEventListener('dblclick', onDomDoubleClick);
+  canvas.addEventListener('pointermove', onMove);
   return {
     cancel,
     finish,
@@ -258,8 +260,8 @@ export function attachTools(viewer: OpenSeadragon.Viewer, host: ToolHost): { can
       viewer.removeHandler('canvas-drag', onDrag);
       viewer.removeHandler('canvas-release', onRelease);
       viewer.removeHandler('canvas-double-click', onDoubleClick);
-      viewer.canvas.removeEventListener('dblclick', onDomDoubleClick);
-      viewer.canvas.removeEventListener('pointermove', onMove);
+      canvas.removeEventListener('dblclick', onDomDoubleClick);
+      canvas.removeEventListener('pointermove', onMove);
     },
   };
 }
