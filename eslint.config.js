@@ -3,6 +3,8 @@
 // fix the import instead. Layering rules are errors, with no per-file exceptions.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { importX, createNodeResolver } from 'eslint-plugin-import-x';
+import { layerZones } from './eslint-layers.mjs';
 
 const nodeBuiltins = ['node:*', 'fs', 'fs/*', 'path', 'os', 'child_process', 'crypto', 'http', 'https', 'net', 'stream', 'url', 'worker_threads', 'module'];
 
@@ -59,6 +61,32 @@ export default tseslint.config(
             { group: ['**/renderer/**', '**/preload/**'], message: 'main/ must not import the renderer or the preload.' },
           ],
         },
+      ],
+    },
+  },
+  {
+    // The layers of main/ (eslint-layers.mjs, docs/architecture.md): an import that runs
+    // against the table fails. import-x resolves the specifier, so `../x/y.js` (which names
+    // y.ts) is judged by the file it reaches, not by its text.
+    files: ['main/**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.js', '.mjs', '.json'], extensionAlias: { '.js': ['.ts', '.js'] } })],
+    },
+    rules: {
+      'import-x/no-restricted-paths': ['error', { basePath: import.meta.dirname, zones: layerZones('.') }],
+    },
+  },
+  {
+    // Electron outside the shell by the back door: require('electron'),
+    // createRequire(import.meta.url)('electron') and import('electron').
+    files: ['main/**/*.ts'],
+    ignores: ['main/electron/**'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        { selector: "CallExpression[arguments.0.value='electron']", message: 'Only main/electron/ may load Electron (require/createRequire); everything else runs under plain Node.' },
+        { selector: "ImportExpression[source.value='electron']", message: 'Only main/electron/ may import Electron; everything else runs under plain Node.' },
       ],
     },
   },

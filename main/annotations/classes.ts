@@ -1,5 +1,5 @@
 /** The project's class list: QuPath's defaults until the user edits it. */
-import type { AnnotationClass } from '../api/contract.js';
+import type { AnnotationClass } from '../common/api-types.js';
 import { annotationErrors } from './errors.js';
 
 /** QuPath's default classes and colours (PathClassFactory), with number-key shortcuts. */

@@ -6,7 +6,7 @@
  * feature before anything is stored, so a broken file imports nothing.
  */
 import { randomUUID } from 'node:crypto';
-import type { AnnotationAuthor, AnnotationObject } from '../api/contract.js';
+import type { AnnotationAuthor, AnnotationObject } from '../common/api-types.js';
 import { annotationErrors } from './errors.js';
 import { checkGeometry } from './geometry.js';
 

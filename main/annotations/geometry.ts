@@ -1,5 +1,5 @@
 /** Geometry checks and bounds (level-0 pixels, y down), shared by edits and GeoJSON import. */
-import type { AnnotationGeometry, AnnotationPosition } from '../api/contract.js';
+import type { AnnotationGeometry, AnnotationPosition } from '../common/api-types.js';
 
 /** Far beyond any slide (≈ 10 m at 0.25 µm/px), small enough to stay exact in a double. */
 const LIMIT = 4e7;

@@ -14,7 +14,7 @@ import type {
   AnnotationPatch,
   AnnotationSlideState,
   AnnotationSyncState,
-} from '../api/contract.js';
+} from '../common/api-types.js';
 import { validateClasses, validateColor } from './classes.js';
 import { annotationErrors } from './errors.js';
 import { checkGeometry } from './geometry.js';

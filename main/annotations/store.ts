@@ -8,7 +8,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { AnnotationClass, AnnotationObject } from '../api/contract.js';
+import type { AnnotationClass, AnnotationObject } from '../common/api-types.js';
 import { DEFAULT_CLASSES } from './classes.js';
 import { annotationErrors } from './errors.js';
 import { bounds, type Bounds } from './geometry.js';

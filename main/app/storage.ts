@@ -8,6 +8,7 @@ import type { AuthService } from '../auth/index.js';
 import type { Settings } from '../config/index.js';
 import { StsWebIdentityProvider } from '../credentials/index.js';
 import { S3Client } from '../sources/s3.js';
+import { isSlideName } from '../formats/slide-names.js';
 import type { FetchLike } from '../common/fetch.js';
 import { credentialErrors } from '../credentials/errors.js';
 
@@ -47,6 +48,8 @@ export function createStorage(w: StorageWiring): StorageServices {
     region: s3Settings.region,
     forcePathStyle: s3Settings.forcePathStyle,
     credentials,
+    // What counts as a slide is formats' call, not the S3 layer's.
+    isSlide: isSlideName,
     ...(w.fetch ? { fetch: w.fetch } : {}),
   });
   return {

@@ -8,7 +8,7 @@
 import { createRequire } from 'node:module';
 import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { SecretStoreKind } from '../api/contract.js';
+import type { SecretStoreKind } from '../common/api-types.js';
 import { type AppError } from '../common/errors.js';
 import { logger } from '../common/log.js';
 import { authErrors } from './errors.js';

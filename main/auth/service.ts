@@ -5,7 +5,7 @@
  * secret store. `state()` is what the renderer sees and never holds a token.
  */
 import * as oidc from 'openid-client';
-import type { AuthState, UserInfo } from '../api/contract.js';
+import type { AuthState, UserInfo } from '../common/api-types.js';
 import { type AppError } from '../common/errors.js';
 import { logger, registerSecret } from '../common/log.js';
 import type { Settings } from '../config/schema.js';

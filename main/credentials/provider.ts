@@ -13,7 +13,7 @@
  * an inline session policy (intersection with the user's rights, never more).
  */
 import { withoutRedirects } from '../common/no-redirect.js';
-import type { CredentialsInfo } from '../api/contract.js';
+import type { CredentialsInfo } from '../common/api-types.js';
 import { isAppError, throwIfAborted } from '../common/errors.js';
 import { logger } from '../common/log.js';
 import type { Settings } from '../config/index.js';

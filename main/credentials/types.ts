@@ -4,7 +4,7 @@
  * registered for redaction the moment they arrive), never sent to the renderer (which
  * gets `CredentialsInfo`: who and until when).
  */
-import type { CredentialsInfo } from '../api/contract.js';
+import type { CredentialsInfo } from '../common/api-types.js';
 
 export interface TemporaryCredentials {
   accessKeyId: string;

@@ -18,7 +18,7 @@ import { runCli } from '../cli/index.js';
 import { toAppError } from '../common/errors.js';
 import { configureLogging, logger } from '../common/log.js';
 import { loadSettings } from '../config/index.js';
-import { SLIDE_EXTENSIONS } from '../sources/s3-xml.js';
+import { SLIDE_EXTENSIONS } from '../formats/slide-names.js';
 import { cliArguments } from './cli-mode.js';
 import type { BrowserWindow, ElectronMain, WebContents } from './electron-shim.js';
 import { SafeStorageSecretStore, safeStorageUsable } from './safe-storage-store.js';

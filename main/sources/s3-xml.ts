@@ -71,10 +71,3 @@ export function parseS3Error(xml: string): S3ErrorBody {
 /** Codes meaning "these temporary credentials are no good any more": renew once, retry once. */
 export const RENEWABLE_CODES = new Set(['ExpiredToken', 'InvalidToken', 'TokenRefreshRequired', 'InvalidAccessKeyId', 'ExpiredTokenException']);
 
-export const SLIDE_EXTENSIONS = ['.ome.tif', '.ome.tiff', '.svs', '.tif', '.tiff', '.ndpi', '.dcm', '.bif', '.scn', '.mrxs', '.qptiff', '.vsi', '.czi'];
-
-/** Whether the slide engine recognises a file by its name (the storage browser dims the rest). */
-export function isSlideName(key: string): boolean {
-  const k = key.toLowerCase();
-  return SLIDE_EXTENSIONS.some((ext) => k.endsWith(ext));
-}

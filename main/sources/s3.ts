@@ -9,13 +9,13 @@
  * on ONE shared renewal, then retries ONCE with the new credentials.
  */
 import { withoutRedirects } from '../common/no-redirect.js';
-import type { StorageEntry, StorageListing } from '../api/contract.js';
+import type { StorageEntry, StorageListing } from '../common/api-types.js';
 import { type AppError } from '../common/errors.js';
 import { logger } from '../common/log.js';
 import type { CredentialProvider, TemporaryCredentials } from '../credentials/types.js';
 import { sendWithRetry, TransportRangeReader, type RangeTransport } from './http.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
-import { isSlideName, parseListObjectsV2, parseS3Error, RENEWABLE_CODES, type ListObjectsV2Page } from './s3-xml.js';
+import { parseListObjectsV2, parseS3Error, RENEWABLE_CODES, type ListObjectsV2Page } from './s3-xml.js';
 import { signRequest } from './sigv4.js';
 import type { FetchLike } from './types.js';
 import { sourceErrors } from './errors.js';
@@ -78,6 +78,11 @@ export interface S3ClientOptions {
   credentials: CredentialProvider;
   fetch?: FetchLike;
   retry?: RetryPolicy;
+  /**
+   * Which keys are slides, for `slide` in a listing. Formats decides that (formats/slide-names.ts),
+   * not the S3 layer: the composition root passes it in. Absent: listings carry no `slide`.
+   */
+  isSlide?: (key: string) => boolean;
 }
 
 export interface S3RequestOptions {
@@ -219,7 +224,7 @@ export class S3Client {
             uri: `s3://${bucket}/${o.key}`,
             size: o.size,
             ...(o.lastModified ? { lastModified: o.lastModified } : {}),
-            slide: isSlideName(o.key),
+            ...(this.#o.isSlide ? { slide: this.#o.isSlide(o.key) } : {}),
           }),
         ),
     ];

@@ -8,6 +8,7 @@ import { AuthService, MemorySecretStore } from '../../../main/auth/index.js';
 import { loadSettings, type Settings } from '../../../main/config/index.js';
 import { StsWebIdentityProvider, type StsProviderOptions } from '../../../main/credentials/index.js';
 import { S3Client } from '../../../main/sources/s3.js';
+import { isSlideName } from '../../../main/formats/slide-names.js';
 import type { FetchLike } from '../../../main/sources/types.js';
 import { completeLogin } from '../../stack/browser-login.js';
 import type { RunningStack } from '../../stack/stack.js';
@@ -63,6 +64,7 @@ export async function signInAs(
     region: settings.storage.s3.region,
     forcePathStyle: true,
     credentials,
+    isSlide: isSlideName,
     ...(o.fetch ? { fetch: o.fetch } : {}),
   });
   const result: SignedIn = {

@@ -12,6 +12,7 @@ import type { Browser } from 'playwright-core';
 import { AppError } from '../../../main/common/errors.js';
 import { ACCESS_DENIED_MESSAGE } from '../../../main/credentials/index.js';
 import { S3Client } from '../../../main/sources/s3.js';
+import { isSlideName } from '../../../main/formats/slide-names.js';
 import { launchChromium } from '../../stack/browser-login.js';
 import { startStack, type RunningStack } from '../../stack/stack.js';
 import { signInAs, type SignedIn } from './helpers.js';
@@ -119,7 +120,7 @@ describe('STS credentials and S3 on the real stack', () => {
         { Effect: 'Allow', Action: ['s3:ListBucket'], Resource: ['arn:aws:s3:::pathology-slides'] },
       ],
     });
-    const jobS3 = new S3Client({ endpoint: stack.s3Endpoint, region: 'us-east-1', forcePathStyle: true, credentials: job });
+    const jobS3 = new S3Client({ endpoint: stack.s3Endpoint, region: 'us-east-1', forcePathStyle: true, credentials: job, isSlide: isSlideName });
     const demo = await jobS3.list('s3://pathology-slides/demo/');
     const slide = demo.entries.find((e) => e.slide)!;
     const head = await jobS3.rangeReader(slide.uri).read([{ offset: 0, length: 2 }]);

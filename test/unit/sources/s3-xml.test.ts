@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isSlideName, parseListObjectsV2, parseS3Error } from '../../../main/sources/s3-xml.js';
+import { parseListObjectsV2, parseS3Error } from '../../../main/sources/s3-xml.js';
 import { encodeKey, parseS3Uri, S3Client } from '../../../main/sources/s3.js';
 
 test('ListObjectsV2 with one folder and one file (single elements, not arrays)', () => {
@@ -36,11 +36,6 @@ test('S3 error bodies', () => {
     message: 'Please reduce your request rate.',
   });
   assert.deepEqual(parseS3Error(''), { code: undefined, message: undefined });
-});
-
-test('slide names', () => {
-  for (const n of ['a.svs', 'B.TIFF', 'x.ome.tif', 'y.ndpi', 'z.dcm', 'w.mrxs', 'q.qptiff', 'c.czi', 'v.vsi', 's.scn', 'b.bif']) assert.equal(isSlideName(n), true, n);
-  for (const n of ['README.txt', 'index.csv', 'svs', 'a.svs.bak']) assert.equal(isSlideName(n), false, n);
 });
 
 test('s3 URIs and key encoding', () => {
