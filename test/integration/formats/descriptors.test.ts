@@ -169,8 +169,6 @@ describe('descriptors of the test files', () => {
   });
 
   const unsupported: [string, string, RegExp][] = [
-    ['zeiss-czi/1_tileregion.czi', 'zeiss-czi', /Zeiss CZI is not supported yet/],
-    ['zeiss-czi/S3_1Pos_2Mosaic_T1_Z1_CH1.czi', 'zeiss-czi', /Zeiss CZI/],
     ['olympus-vsi/vsi-ets-test-jpg2k.vsi', 'olympus-vsi', /Olympus cellSens VSI/],
     ['olympus-vsi/_vsi-ets-test-jpg2k_/stack1/frame_t_0.ets', 'olympus-ets', /Olympus ETS/],
     ['vectra-qptiff/small_vectra.qptiff', 'vectra-qptiff', /Vectra QPTIFF \(striped/],
