@@ -6,16 +6,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TileCache } from '../../../main/cache/tile-cache.js';
-import { FileRangeReader } from '../../../main/sources/file.js';
 import { readRegion } from '../../../main/tiles/region.js';
-import { TileService } from '../../../main/tiles/service.js';
+import { SOURCE, localService } from './written-here.js';
 import { pythonVenv } from '../../stack/python-venv.js';
 
-const SOURCE = join(import.meta.dirname, '../../../../shared/testdata/derived/generic-tiff/CMU-1-Small-Region.pyramid-jpeg.tif');
 
 const WRITE = `
 import sys, numpy as np, tifffile
@@ -28,14 +24,7 @@ sys.stdout.buffer.write(b.tobytes())
 
 test('JPEG 2000 TIFF tiles (33004, 33005, 34712) decode identically to tifffile', async (t) => {
   const py = pythonVenv();
-  const dir = mkdtempSync(join(tmpdir(), 'wsi-j2k-'));
-  const cache = TileCache.open(join(dir, 'cache.db'));
-  const service = new TileService({ cache, resolve: async (uri) => new FileRangeReader(uri) });
-  t.after(async () => {
-    await service.close();
-    cache.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const { dir, service } = localService(t, 'wsi-j2k-');
   const base = join(dir, 'base.v');
   const raw = join(dir, 'base.raw');
   assert.equal(spawnSync('vips', ['crop', SOURCE, base, '0', '0', '800', '600']).status, 0);

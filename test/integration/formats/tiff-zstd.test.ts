@@ -4,32 +4,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TileCache } from '../../../main/cache/tile-cache.js';
-import { FileRangeReader } from '../../../main/sources/file.js';
 import { readRegion } from '../../../main/tiles/region.js';
-import { TileService } from '../../../main/tiles/service.js';
+import { SOURCE, haveVips, vips, localService } from './written-here.js';
 
-const SOURCE = join(import.meta.dirname, '../../../../shared/testdata/derived/generic-tiff/CMU-1-Small-Region.pyramid-jpeg.tif');
-const haveVips = spawnSync('vips', ['--version']).status === 0;
-
-function vips(...args: string[]): void {
-  const r = spawnSync('vips', args, { encoding: 'utf8' });
-  assert.equal(r.status, 0, `vips ${args.join(' ')}: ${r.stderr}`);
-}
 
 test('zstd TIFFs written by libvips decode identically to libvips', { skip: !haveVips && 'vips missing' }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'wsi-zstd-'));
-  const cache = TileCache.open(join(dir, 'cache.db'));
-  const service = new TileService({ cache, resolve: async (uri) => new FileRangeReader(uri) });
-  t.after(async () => {
-    await service.close();
-    cache.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const { dir, service } = localService(t, 'wsi-zstd-');
   const base = join(dir, 'base.v');
   vips('crop', SOURCE, base, '100', '100', '1200', '900');
   for (const predictor of ['none', 'horizontal']) {
