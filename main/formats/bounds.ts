@@ -10,7 +10,7 @@
  * open, before any tile is read), and again right before a decoder allocates (a reader
  * that forgot the first check still cannot be made to allocate).
  */
-import { formatErrors } from './errors.js';
+import { corrupt, formatErrors } from './errors.js';
 import type { AppError } from '../common/errors.js';
 
 /** Largest tile in pixels: 8192×8192 (64 megapixels). Strips count their full width. */
@@ -28,7 +28,8 @@ export const MAX_RATIO_FREE_BYTES = 16 << 20;
 
 /** Refuse a tile geometry past the pixel cap (at open time, from tags or headers). */
 export function checkTileGeometry(width: number, height: number, where: string): void {
-  if (Number.isSafeInteger(width) && Number.isSafeInteger(height) && width > 0 && height > 0 && width * height <= MAX_TILE_PIXELS) return;
+  if (!(Number.isSafeInteger(width) && Number.isSafeInteger(height) && width > 0 && height > 0)) throw corrupt(`${where} declares tiles of ${width}×${height} pixels`, undefined);
+  if (width * height <= MAX_TILE_PIXELS) return;
   throw tooLarge(`${where} declares tiles of ${width}×${height} pixels`, { width, height });
 }
 
@@ -38,7 +39,7 @@ export function checkTileGeometry(width: number, height: number, where: string):
  */
 export function checkDecode(width: number, height: number, decodedBytes: number, compressedBytes: number): void {
   checkTileGeometry(width, height, 'a tile');
-  if (!(decodedBytes > 0) || decodedBytes > MAX_DECODED_TILE_BYTES) {
+  if (decodedBytes > MAX_DECODED_TILE_BYTES) {
     throw tooLarge(`a ${width}×${height} tile would decode to ${decodedBytes} bytes`, { width, height, decodedBytes });
   }
   if (decodedBytes > MAX_RATIO_FREE_BYTES && decodedBytes > compressedBytes * MAX_EXPANSION_RATIO) {
