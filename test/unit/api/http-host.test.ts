@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAppRequestHandler } from '../../../main/api/app-protocol.js';
@@ -15,6 +15,7 @@ import { startHttpHost, type HttpHost } from '../../../main/api/http-host.js';
 import { CONTENT_SECURITY_POLICY } from '../../../main/api/security.js';
 import { AppError } from '../../../main/common/errors.js';
 import { AnnotationService } from '../../../main/annotations/service.js';
+import { openLaunchLink } from '../../../main/app/open-browser.js';
 import { openAnnotationStore } from '../../../main/annotations/store.js';
 
 const usage = { bytes: 0, entries: 0, budget: 1, pinnedBytes: 0, pinnedSlides: 0, budgetLocked: false, state: 'ok' as const };
@@ -146,6 +147,34 @@ describe('headless HTTP host', () => {
     cookie = set.split(';')[0]!;
   });
 
+  test('the launch link works once: reused without the session it is refused with a page saying so; the browser that used it goes on to the app', async () => {
+    const path = new URL(host.launchUrl).pathname + new URL(host.launchUrl).search;
+    const again = await raw(host, path);
+    assert.equal(again.status, 410);
+    assert.match(String(again.headers['content-type']), /^text\/html/);
+    assert.match(again.body, /already been used/);
+    assert.match(again.body, /start it again/);
+    assert.equal(again.headers['set-cookie'], undefined);
+    const same = await raw(host, path, { headers: { cookie } });
+    assert.equal(same.status, 302);
+    assert.equal(same.headers.location, '/');
+    assert.equal(same.headers['set-cookie'], undefined);
+  });
+
+  test('newLaunchUrl mints another one-time link; onUsed runs once; a POST does not spend it', async () => {
+    let used = 0;
+    const url = new URL(host.newLaunchUrl(() => used++));
+    const path = url.pathname + url.search;
+    assert.equal((await raw(host, path, { method: 'POST' })).status, 403);
+    assert.equal(used, 0);
+    const first = await raw(host, path);
+    assert.equal(first.status, 302);
+    assert.match(String(first.headers['set-cookie']), /HttpOnly/);
+    assert.equal(used, 1);
+    assert.equal((await raw(host, path)).status, 410);
+    assert.equal(used, 1);
+  });
+
   test('a wrong launch secret is refused', async () => {
     const r = await raw(host, '/?launch=not-the-secret');
     assert.equal(r.status, 403);
@@ -241,5 +270,65 @@ describe('headless HTTP host', () => {
     });
     const payload = JSON.parse(await received) as AuthState;
     assert.equal(payload.status, 'signing-in');
+  });
+});
+
+describe('headless launch link handed to the OS opener', () => {
+  test('the opener gets a private file, never the secret on its command line; the link is spent once the browser used it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wsi-launch-test-'));
+    const services = fakeServices();
+    const bundle = join(dir, 'bundle');
+    mkdirSync(bundle);
+    writeFileSync(join(bundle, 'index.html'), '<!doctype html><title>app</title>');
+    const host = await startHttpHost({ handlers: createHandlers(services), events: createEventBus(services), app: createAppRequestHandler({ rendererDir: bundle }) });
+    const out = join(dir, 'out');
+    mkdirSync(out);
+    // A real process as the "OS opener": it records what a local user could see of it.
+    const opener = join(dir, 'opener.mjs');
+    writeFileSync(
+      opener,
+      `import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+const file = fileURLToPath(process.argv[2]);
+const cmdline = (() => { try { return readFileSync('/proc/self/cmdline', 'utf8'); } catch { return ''; } })();
+const seen = { argv: process.argv, cmdline, html: readFileSync(file, 'utf8'), mode: statSync(file).mode & 0o777, dirMode: statSync(dirname(file)).mode & 0o777 };
+writeFileSync(${JSON.stringify(join(out, 'seen.tmp'))}, JSON.stringify(seen));
+renameSync(${JSON.stringify(join(out, 'seen.tmp'))}, ${JSON.stringify(join(out, 'seen.json'))});
+`,
+    );
+    const watcher = watch(out);
+    const recorded = new Promise<void>((resolve) => watcher.on('change', (_, name) => String(name) === 'seen.json' && resolve()));
+    try {
+      const opened: { handoff?: Awaited<ReturnType<typeof openLaunchLink>> } = {};
+      const url = host.newLaunchUrl(() => opened.handoff?.remove());
+      const secret = new URL(url).searchParams.get('launch')!;
+      const handoff = await openLaunchLink(url, { command: [process.execPath, [opener]], dir });
+      opened.handoff = handoff;
+      assert.equal(handoff.opened, true);
+      if (!existsSync(join(out, 'seen.json'))) await recorded;
+      const seen = JSON.parse(readFileSync(join(out, 'seen.json'), 'utf8')) as { argv: string[]; cmdline: string; html: string; mode: number; dirMode: number };
+      assert.ok(!seen.argv.join(' ').includes(secret), 'the secret is not in the opener\'s argv');
+      assert.ok(!seen.cmdline.includes(secret), 'nor in /proc/PID/cmdline');
+      assert.match(seen.argv.at(-1)!, /^file:\/\//);
+      assert.equal(seen.mode, 0o600);
+      assert.equal(seen.dirMode, 0o700);
+      assert.ok(seen.html.includes(url), 'the file leads to the link');
+
+      // The browser follows the file's refresh: a cross-site navigation, answered with a same-site step.
+      const link = new URL(/url=([^"]+)"/.exec(seen.html)![1]!.replace(/&amp;/g, '&'));
+      const r = await raw(host, link.pathname + link.search, { headers: { 'sec-fetch-site': 'cross-site' } });
+      assert.equal(r.status, 200);
+      assert.match(r.body, /http-equiv="refresh" content="0;url=\/"/);
+      const cookie = String(r.headers['set-cookie']).split(';')[0]!;
+      assert.match(String(r.headers['set-cookie']), /SameSite=Strict/);
+      assert.equal(existsSync(handoff.file), false, 'the file is deleted once the link is used');
+      assert.equal((await raw(host, '/', { headers: { cookie } })).status, 200);
+      assert.equal((await raw(host, link.pathname + link.search)).status, 410, 'a second use is refused');
+    } finally {
+      watcher.close();
+      await host.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
