@@ -8,6 +8,10 @@
  * - `/?launch=SECRET` (the URL printed at start) sets an HttpOnly SameSite=Strict session
  *   cookie and redirects to `/`; every other request, pages, `POST /api/<method>`, the
  *   event stream `GET /api/events` and `/tiles/…`, needs that cookie.
+ * - a launch link works once: a link seen in a terminal's scroll-back, a shell history or a
+ *   browser's history cannot sign a second browser in. Reopening a used link in the browser
+ *   that used it goes on to the app (it holds the cookie); anywhere else it is refused with
+ *   a page that says how to get a new one. `newLaunchUrl()` mints another one-time link.
  * - the Host header must be exactly 127.0.0.1:PORT (a DNS-rebinding page arrives with its
  *   own host name), and an Origin header, when sent, must be this origin.
  * - API calls must be JSON (a cross-site form cannot send that without a preflight).
@@ -39,10 +43,25 @@ export interface HttpHost {
   port: number;
   /** http://127.0.0.1:PORT */
   origin: string;
-  /** Opening this URL in a browser signs that browser into this launch. */
+  /** Opening this URL in a browser signs that browser into this launch, once. */
   launchUrl: string;
+  /** Another one-time launch link; `onUsed` runs when a browser has exchanged it for the cookie. */
+  newLaunchUrl(onUsed?: () => void): string;
   close(): Promise<void>;
 }
+
+const USED_LINK_PAGE = `<!doctype html><meta charset="utf-8"><title>Launch link already used</title>
+<h1>This launch link has already been used</h1>
+<p>Each link printed by Slide Workstation opens the app once, so a copy of it (in a terminal or a browser history) cannot be used by someone else.</p>
+<p>Go back to the browser tab where the app is already open. To open it in another browser, stop the app (Ctrl-C) and start it again: it prints a new link.</p>`;
+
+/**
+ * What a launch answers when the browser came from another site (the private launch file
+ * `--open` hands the OS opener, a file:// page): a SameSite=Strict cookie set on a
+ * cross-site navigation is not sent on its redirect, so the page navigates to `/` itself,
+ * as a same-site navigation.
+ */
+const HANDOFF_PAGE = '<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=/"><title>Slide Workstation</title><a href="/">Open Slide Workstation</a>';
 
 function sameSecret(a: string | undefined, b: string): boolean {
   if (a === undefined) return false;
@@ -77,10 +96,19 @@ async function readBody(req: IncomingMessage): Promise<string | undefined> {
 }
 
 export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost> {
-  const launchSecret = randomBytes(32).toString('base64url');
   const sessionSecret = randomBytes(32).toString('base64url');
-  registerSecret(launchSecret);
   registerSecret(sessionSecret);
+  /** Launch secrets not used yet, with what to do once one is. */
+  const launches = new Map<string, (() => void) | undefined>();
+  /** Used ones, to tell "already used" from "never valid". */
+  const usedLaunches = new Set<string>();
+  const mintLaunch = (onUsed?: () => void): string => {
+    const secret = randomBytes(32).toString('base64url');
+    registerSecret(secret);
+    launches.set(secret, onUsed);
+    return secret;
+  };
+  const launchSecret = mintLaunch();
   const streams = new Set<ServerResponse>();
   let port = 0;
   let cookieName = '';
@@ -107,17 +135,30 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     const url = new URL(req.url ?? '/', origin);
     const launch = url.searchParams.get('launch');
     if (launch !== null) {
-      if (!sameSecret(launch, launchSecret) || req.method !== 'GET') {
-        send(res, 403, 'This launch link is not valid for this run of the app. Use the link printed when it started.');
+      const secret = req.method === 'GET' ? [...launches.keys()].find((s) => sameSecret(launch, s)) : undefined;
+      if (secret === undefined) {
+        const hasSession = sameSecret(cookieValue(req.headers.cookie, cookieName), sessionSecret);
+        if (req.method === 'GET' && hasSession) {
+          res.writeHead(302, { ...SECURITY_HEADERS, location: '/', 'cache-control': 'no-store' });
+          res.end();
+        } else if (req.method === 'GET' && [...usedLaunches].some((s) => sameSecret(launch, s))) {
+          send(res, 410, USED_LINK_PAGE, 'text/html; charset=utf-8');
+        } else {
+          send(res, 403, 'This launch link is not valid for this run of the app. Use the link printed when it started.');
+        }
         return;
       }
-      res.writeHead(302, {
-        ...SECURITY_HEADERS,
-        location: '/',
-        'cache-control': 'no-store',
-        'set-cookie': `${cookieName}=${sessionSecret}; Path=/; HttpOnly; SameSite=Strict`,
-      });
-      res.end();
+      const onUsed = launches.get(secret);
+      launches.delete(secret);
+      usedLaunches.add(secret);
+      onUsed?.();
+      const cookie = `${cookieName}=${sessionSecret}; Path=/; HttpOnly; SameSite=Strict`;
+      if (req.headers['sec-fetch-site'] === 'cross-site') {
+        send(res, 200, HANDOFF_PAGE, 'text/html; charset=utf-8', { 'set-cookie': cookie });
+      } else {
+        res.writeHead(302, { ...SECURITY_HEADERS, location: '/', 'cache-control': 'no-store', 'set-cookie': cookie });
+        res.end();
+      }
       return;
     }
     if (!sameSecret(cookieValue(req.headers.cookie, cookieName), sessionSecret)) {
@@ -198,6 +239,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     port,
     origin,
     launchUrl: `${origin}/?launch=${launchSecret}`,
+    newLaunchUrl: (onUsed) => `${origin}/?launch=${mintLaunch(onUsed)}`,
     close: async () => {
       for (const res of streams) res.end();
       streams.clear();

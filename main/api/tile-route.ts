@@ -43,12 +43,30 @@ export interface TileRouteOptions {
   tiles: TileService;
   /** The open slide behind an id (main/app/slides.ts). */
   slide(id: string): SlideHandle | undefined;
+  /** Raw→PNG conversions running at once (default 2); the rest wait their turn. */
+  maxConversions?: number;
+  /** Conversions allowed to wait (default 256); past that a request is answered "busy". */
+  maxQueuedConversions?: number;
 }
+
+/** What the conversion bound has seen, for tests and the diagnostics. */
+export interface ConversionStats {
+  limit: number;
+  active: number;
+  queued: number;
+  /** Most conversions ever running at once: never above `limit`. */
+  peakActive: number;
+  peakQueued: number;
+  done: number;
+}
+
+export type TileRoute = RequestHandler & { conversions(): ConversionStats };
 
 const ROUTE = /^\/tiles\/([0-9a-f]{32})\/(\d{1,3})\/(\d{1,7})\/(\d{1,7})$/;
 
-export function createTileRoute(o: TileRouteOptions): RequestHandler {
-  return async (request) => {
+export function createTileRoute(o: TileRouteOptions): TileRoute {
+  const gate = new ConversionGate(o.maxConversions ?? 2, o.maxQueuedConversions ?? 256);
+  const route: RequestHandler = async (request) => {
     const url = new URL(request.url);
     const m = ROUTE.exec(url.pathname);
     if (!m) return textResponse(404, 'No such tile address.');
@@ -82,12 +100,71 @@ export function createTileRoute(o: TileRouteOptions): RequestHandler {
     let body: Uint8Array;
     let type: string;
     try {
-      ({ body, type } = await browserImage(tile));
+      ({ body, type } = await gate.run(() => browserImage(tile), request.signal));
     } catch (err) {
       return errorResponse(err, request.signal);
     }
     return new Response(head ? null : body, { status: 200, headers: { ...headers, 'content-type': type, 'content-length': String(body.length) } });
   };
+  return Object.assign(route, { conversions: () => gate.stats() });
+}
+
+/**
+ * Bounds the raw→PNG conversions in flight. Each one allocates an RGBA copy of the tile
+ * and a PNG buffer (a 2048² tile is 16 MB + 12 MB), so a burst of requests, from a
+ * viewer flinging around or a hostile renderer, would otherwise make main hold all of
+ * them at once. Waiting requests hold only the tile (already in the cache); a request
+ * cancelled while waiting leaves the queue without converting.
+ */
+class ConversionGate {
+  #active = 0;
+  #queue: (() => void)[] = [];
+  #peakActive = 0;
+  #peakQueued = 0;
+  #done = 0;
+
+  constructor(readonly limit: number, readonly maxQueued: number) {}
+
+  async run<T>(work: () => Promise<T>, signal: AbortSignal): Promise<T> {
+    // A finished conversion hands its slot straight to the next waiter (active stays the
+    // same), so a newcomer arriving between the two can never make it limit + 1.
+    if (this.#active >= this.limit) await this.#wait(signal);
+    else this.#active++;
+    this.#peakActive = Math.max(this.#peakActive, this.#active);
+    try {
+      return await work();
+    } finally {
+      this.#done++;
+      const next = this.#queue.shift();
+      if (next) next();
+      else this.#active--;
+    }
+  }
+
+  #wait(signal: AbortSignal): Promise<void> {
+    if (this.#queue.length >= this.maxQueued) {
+      return Promise.reject(tileErrors.make('TILE_CONVERSIONS_BUSY', `${this.#queue.length} tiles are already waiting to be converted.`));
+    }
+    if (signal.aborted) return Promise.reject(signal.reason as Error);
+    return new Promise<void>((resolve, reject) => {
+      const turn = (): void => {
+        signal.removeEventListener('abort', cancel);
+        resolve();
+      };
+      const cancel = (): void => {
+        const i = this.#queue.indexOf(turn);
+        if (i >= 0) this.#queue.splice(i, 1);
+        reject(signal.reason as Error);
+      };
+      signal.addEventListener('abort', cancel, { once: true });
+      this.#queue.push(turn);
+      this.#peakQueued = Math.max(this.#peakQueued, this.#queue.length);
+    });
+  }
+
+  stats(): ConversionStats {
+    return { limit: this.limit, active: this.#active, queued: this.#queue.length, peakActive: this.#peakActive, peakQueued: this.#peakQueued, done: this.#done };
+  }
 }
 
 /**

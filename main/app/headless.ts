@@ -14,7 +14,7 @@ import { startHttpHost, type HttpHost } from '../api/http-host.js';
 import { toAppError } from '../common/errors.js';
 import { configureLogging, logger } from '../common/log.js';
 import { isConfigured, loadSettings } from '../config/index.js';
-import { openInSystemBrowser } from './open-browser.js';
+import { openInSystemBrowser, openLaunchLink, type LaunchHandoff } from './open-browser.js';
 import { createServices, type Services } from './services.js';
 
 const log = logger('headless');
@@ -135,12 +135,24 @@ async function main(): Promise<void> {
     demo,
   });
   process.stdout.write(JSON.stringify({ url: app.launchUrl, origin: app.host.origin, config: configFile ?? null, demo }) + '\n');
-  process.stderr.write(`Slide Workstation is running at ${app.launchUrl}\n(open that link; it works only for this run). Ctrl-C stops it.\n`);
-  if (args.open) await openInSystemBrowser(app.launchUrl);
+  process.stderr.write(`Slide Workstation is running at ${app.launchUrl}\n(open that link; it works once, in one browser). Ctrl-C stops it.\n`);
+  let handoff: LaunchHandoff | undefined;
+  if (args.open) {
+    // Its own one-time link, through a private file: never on the opener's command line.
+    let used = false;
+    const url = app.host.newLaunchUrl(() => {
+      used = true;
+      handoff?.remove();
+    });
+    handoff = await openLaunchLink(url);
+    // The browser may have used it before the opener's spawn was reported.
+    if (used || !handoff.opened) handoff.remove();
+  }
   let stopping = false;
   const shutdown = (): void => {
     if (stopping) return;
     stopping = true;
+    handoff?.remove();
     void (async () => {
       await app.close().catch(() => undefined);
       await stop?.().catch(() => undefined);

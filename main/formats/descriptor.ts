@@ -3,6 +3,7 @@
  * levels a vendor returned (sizes, order, tile grid), compute exact downsamples, and
  * write the standard `openslide.*` properties. Vendors never repeat this.
  */
+import { checkTileGeometry } from './bounds.js';
 import { corrupt } from './errors.js';
 import type { SlideDescriptor, SlideLevel } from './types.js';
 
@@ -25,6 +26,8 @@ export function buildLevels(geoms: readonly LevelGeometry[]): SlideLevel[] {
     if (!ok(g.tileWidth, MAX_TILE_DIMENSION) || !ok(g.tileHeight, MAX_TILE_DIMENSION)) {
       throw corrupt(`level ${i} has an impossible tile size ${g.tileWidth}×${g.tileHeight}`, undefined);
     }
+    // Every format passes here (DICOM Rows/Columns, CZI and NDPI tile grids), so the bound holds at open.
+    checkTileGeometry(g.tileWidth, g.tileHeight, `level ${i}`);
     if (i > 0 && g.width > geoms[i - 1]!.width) throw corrupt(`level ${i} is larger than level ${i - 1}`, undefined);
     return {
       width: g.width,

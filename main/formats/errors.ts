@@ -4,6 +4,7 @@
  * - FORMAT_CORRUPT: the structure is damaged; `details.offset` says where.
  * - FORMAT_UNKNOWN: nothing recognisable at all.
  * - FORMAT_TILE_MISSING: a tile asked for is outside the grid.
+ * - FORMAT_TILE_TOO_LARGE: a tile past the decompression bounds (formats/bounds.ts).
  */
 import { errorTable, type AppError } from '../common/errors.js';
 
@@ -38,6 +39,11 @@ export const formatErrors = errorTable('formats', {
     kind: 'invalid-input',
     message: 'The slide file describes a tile that cannot be put together.',
     hint: 'The file may be damaged: copy it again from the scanner or the archive.',
+  },
+  FORMAT_TILE_TOO_LARGE: {
+    kind: 'invalid-input',
+    message: 'This slide declares tiles too large to open safely.',
+    hint: 'Tiles are limited to 8192×8192 pixels. The file is damaged or was written by an unusual converter: export it again with 512- or 1024-pixel tiles (for example vips tiffsave --tile or bfconvert -tilex 512 -tiley 512).',
   },
   FORMAT_BAD_LOCATION: {
     kind: 'internal',

@@ -27,6 +27,11 @@ export const tileErrors = errorTable('tiles', {
     message: 'These tiles cannot be displayed yet.',
     hint: 'Ask for these samples with format=raw (the fluorescence viewer does); the CLI `region` command can export them as PNG.',
   },
+  TILE_CONVERSIONS_BUSY: {
+    kind: 'busy',
+    message: 'Too many tiles are waiting to be prepared for display.',
+    hint: 'The viewer retries on its own; if this keeps happening, close other slides or views.',
+  },
   TILE_REGION_INVALID: {
     kind: 'invalid-input',
     message: 'The region asked for is not valid.',

@@ -6,6 +6,7 @@
 import jpeg from 'jpeg-js';
 import { adobeTransform } from '../jpeg/markers.js';
 import type { EncodedTile } from '../types.js';
+import { MAX_DECODED_TILE_BYTES, MAX_TILE_PIXELS } from '../bounds.js';
 import { formatErrors } from '../errors.js';
 
 export interface RgbaImage {
@@ -28,8 +29,9 @@ export function decodeJpeg(bytes: Uint8Array): RgbaImage {
     const img = jpeg.decode(bytes, {
       useTArray: true,
       formatAsRGBA: true,
-      maxResolutionInMP: 100,
-      maxMemoryUsageInMB: 600,
+      // The decompression bounds (formats/bounds.ts): a JPEG header may claim more than its tile.
+      maxResolutionInMP: MAX_TILE_PIXELS / 1e6,
+      maxMemoryUsageInMB: (2 * MAX_DECODED_TILE_BYTES) / 2 ** 20,
       ...(transform === 0 ? { colorTransform: false } : {}),
     });
     return { width: img.width, height: img.height, data: img.data };

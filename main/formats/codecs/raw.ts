@@ -7,6 +7,7 @@ import { inflateSync } from 'node:zlib';
 import { decompress as zstdDecompress } from 'fzstd';
 import { lzwDecode } from './lzw.js';
 import { packbitsDecode } from './packbits.js';
+import { checkDecode } from '../bounds.js';
 import { formatErrors } from '../errors.js';
 
 export interface RawTileSpec {
@@ -19,7 +20,6 @@ export interface RawTileSpec {
   littleEndian: boolean;
 }
 
-export const MAX_RAW_TILE_BYTES = 256 << 20;
 
 export function rawTileSize(spec: RawTileSpec): number {
   return spec.width * spec.height * spec.samplesPerPixel * (spec.bitsPerSample / 8);
@@ -27,9 +27,8 @@ export function rawTileSize(spec: RawTileSpec): number {
 
 export function decodeRawTile(spec: RawTileSpec, input: Uint8Array): Uint8Array {
   const expected = rawTileSize(spec);
-  if (!(expected > 0) || expected > MAX_RAW_TILE_BYTES) {
-    throw formatErrors.make('FORMAT_CORRUPT', `A tile claims an impossible size (${spec.width}×${spec.height}).`, { details: { ...spec } });
-  }
+  // Before any allocation: the output size comes from the declared geometry, the input is what is stored.
+  checkDecode(spec.width, spec.height, expected, input.length);
   let out: Uint8Array;
   switch (spec.compression) {
     case 1: {

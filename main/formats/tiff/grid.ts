@@ -2,6 +2,7 @@
  * A TIFF image as a grid of stored pieces: tiles for tiled images, full-width strips for
  * striped ones, so vendors and associated images share one path.
  */
+import { checkTileGeometry } from '../bounds.js';
 import { corrupt } from '../errors.js';
 import type { TiffIfd } from './ifd.js';
 import type { TiffFile } from './parse.js';
@@ -34,6 +35,8 @@ export function gridOf(ifd: TiffIfd): TiffGrid {
   const rps = ifd.number(Tag.RowsPerStrip, height);
   const tileHeight = striped ? Math.max(1, Math.min(rps, height)) : ifd.tileHeight;
   if (!(tileWidth > 0 && tileHeight > 0) || tileWidth > 1 << 20 || tileHeight > 1 << 20) throw corrupt(`an image has tiles of ${tileWidth}×${tileHeight}`, ifd.offset);
+  // TileWidth/TileLength (or ImageWidth × RowsPerStrip) size every decode of this image.
+  checkTileGeometry(tileWidth, tileHeight, striped ? `the image at byte ${ifd.offset} (strips)` : `the image at byte ${ifd.offset}`);
   const spp = ifd.samplesPerPixel;
   return {
     ifd,

@@ -5,93 +5,16 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAppRequestHandler } from '../../../main/api/app-protocol.js';
-import type { AuthState } from '../../../main/api/contract.js';
-import { createEventBus, createHandlers, type ApiServices } from '../../../main/api/handlers.js';
+import { createEventBus, createHandlers } from '../../../main/api/handlers.js';
 import { startHttpHost, type HttpHost } from '../../../main/api/http-host.js';
 import { CONTENT_SECURITY_POLICY } from '../../../main/api/security.js';
-import { AppError } from '../../../main/common/errors.js';
-import { AnnotationService } from '../../../main/annotations/service.js';
-import { openAnnotationStore } from '../../../main/annotations/store.js';
-
-const usage = { bytes: 0, entries: 0, budget: 1, pinnedBytes: 0, pinnedSlides: 0, budgetLocked: false, state: 'ok' as const };
-
-function fakeServices(): ApiServices & { emit(s: AuthState): void } {
-  const listeners = new Set<(s: AuthState) => void>();
-  let state: AuthState = { status: 'signed-out', secretStore: { kind: 'memory', description: 'memory' }, warnings: [] };
-  return {
-    // A real store in memory: the host's wiring, not the annotations, is under test here.
-    annotations: new AnnotationService({ store: openAnnotationStore(':memory:'), author: () => undefined }),
-    emit(s) {
-      state = s;
-      for (const l of listeners) l(s);
-    },
-    appInfo: () => ({ version: '1', organisation: 'Test Hospital', demo: false, host: 'headless', lockedSettings: [], fileDialog: false }),
-    auth: {
-      state: () => state,
-      signIn: async () => state,
-      cancelSignIn: () => undefined,
-      signOut: async () => state,
-      onChange: (l) => {
-        listeners.add(l);
-        return () => listeners.delete(l);
-      },
-    },
-    credentialsInfo: async () => null,
-    storage: {
-      roots: async () => [],
-      list: async (uri) => {
-        throw new AppError('S3_ACCESS_DENIED', `No access to ${uri}`, { cause: new Error('secret-cause-text'), details: { bucket: 'b' } });
-      },
-    },
-    slides: {
-      open: async (uri) => {
-        throw new AppError('SLIDE_BAD_ADDRESS', `Not a slide: ${uri}`);
-      },
-      close: async () => undefined,
-      pickLocal: async () => null,
-      want: () => 0,
-    },
-    cacheStats: () => ({ hits: 0, misses: 0, bytes: 0, entries: 0, budget: 1 }),
-    cache: {
-      usage: () => usage,
-      clear: async () => usage,
-      setBudget: () => usage,
-    },
-    offline: {
-      state: () => ({ status: 'online', since: 0 }),
-      check: async () => ({ status: 'online', since: 0 }),
-      slides: () => [],
-      onChange: () => () => undefined,
-    },
-    pins: {
-      list: () => [],
-      add: async (uri) => {
-        throw new AppError('PIN_NOT_FOUND', `Not pinned: ${uri}`);
-      },
-      pause: async (uri) => {
-        throw new AppError('PIN_NOT_FOUND', `Not pinned: ${uri}`);
-      },
-      resume: async (uri) => {
-        throw new AppError('PIN_NOT_FOUND', `Not pinned: ${uri}`);
-      },
-      remove: async () => undefined,
-      onChange: () => () => undefined,
-    },
-    dicomweb: {
-      sources: async () => [],
-      searchStudies: async (source) => {
-        throw new AppError('DICOMWEB_UNKNOWN_SOURCE', `No archive ${source}`);
-      },
-      listSeries: async (source) => {
-        throw new AppError('DICOMWEB_UNKNOWN_SOURCE', `No archive ${source}`);
-      },
-    },
-  };
-}
+import { openLaunchLink } from '../../../main/app/open-browser.js';
+import type { AuthState } from '../../../main/api/contract.js';
+import { fakeServices } from './fake-services.js';
 
 interface Reply {
   status: number;
@@ -144,6 +67,34 @@ describe('headless HTTP host', () => {
     assert.match(set, /SameSite=Strict/);
     assert.ok(!set.includes(new URL(host.launchUrl).searchParams.get('launch')!), 'the cookie is not the launch secret');
     cookie = set.split(';')[0]!;
+  });
+
+  test('the launch link works once: reused without the session it is refused with a page saying so; the browser that used it goes on to the app', async () => {
+    const path = new URL(host.launchUrl).pathname + new URL(host.launchUrl).search;
+    const again = await raw(host, path);
+    assert.equal(again.status, 410);
+    assert.match(String(again.headers['content-type']), /^text\/html/);
+    assert.match(again.body, /already been used/);
+    assert.match(again.body, /start it again/);
+    assert.equal(again.headers['set-cookie'], undefined);
+    const same = await raw(host, path, { headers: { cookie } });
+    assert.equal(same.status, 302);
+    assert.equal(same.headers.location, '/');
+    assert.equal(same.headers['set-cookie'], undefined);
+  });
+
+  test('newLaunchUrl mints another one-time link; onUsed runs once; a POST does not spend it', async () => {
+    let used = 0;
+    const url = new URL(host.newLaunchUrl(() => used++));
+    const path = url.pathname + url.search;
+    assert.equal((await raw(host, path, { method: 'POST' })).status, 403);
+    assert.equal(used, 0);
+    const first = await raw(host, path);
+    assert.equal(first.status, 302);
+    assert.match(String(first.headers['set-cookie']), /HttpOnly/);
+    assert.equal(used, 1);
+    assert.equal((await raw(host, path)).status, 410);
+    assert.equal(used, 1);
   });
 
   test('a wrong launch secret is refused', async () => {
@@ -241,5 +192,65 @@ describe('headless HTTP host', () => {
     });
     const payload = JSON.parse(await received) as AuthState;
     assert.equal(payload.status, 'signing-in');
+  });
+});
+
+describe('headless launch link handed to the OS opener', () => {
+  test('the opener gets a private file, never the secret on its command line; the link is spent once the browser used it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wsi-launch-test-'));
+    const services = fakeServices();
+    const bundle = join(dir, 'bundle');
+    mkdirSync(bundle);
+    writeFileSync(join(bundle, 'index.html'), '<!doctype html><title>app</title>');
+    const host = await startHttpHost({ handlers: createHandlers(services), events: createEventBus(services), app: createAppRequestHandler({ rendererDir: bundle }) });
+    const out = join(dir, 'out');
+    mkdirSync(out);
+    // A real process as the "OS opener": it records what a local user could see of it.
+    const opener = join(dir, 'opener.mjs');
+    writeFileSync(
+      opener,
+      `import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+const file = fileURLToPath(process.argv[2]);
+const cmdline = (() => { try { return readFileSync('/proc/self/cmdline', 'utf8'); } catch { return ''; } })();
+const seen = { argv: process.argv, cmdline, html: readFileSync(file, 'utf8'), mode: statSync(file).mode & 0o777, dirMode: statSync(dirname(file)).mode & 0o777 };
+writeFileSync(${JSON.stringify(join(out, 'seen.tmp'))}, JSON.stringify(seen));
+renameSync(${JSON.stringify(join(out, 'seen.tmp'))}, ${JSON.stringify(join(out, 'seen.json'))});
+`,
+    );
+    const watcher = watch(out);
+    const recorded = new Promise<void>((resolve) => watcher.on('change', (_, name) => String(name) === 'seen.json' && resolve()));
+    try {
+      const opened: { handoff?: Awaited<ReturnType<typeof openLaunchLink>> } = {};
+      const url = host.newLaunchUrl(() => opened.handoff?.remove());
+      const secret = new URL(url).searchParams.get('launch')!;
+      const handoff = await openLaunchLink(url, { command: [process.execPath, [opener]], dir });
+      opened.handoff = handoff;
+      assert.equal(handoff.opened, true);
+      if (!existsSync(join(out, 'seen.json'))) await recorded;
+      const seen = JSON.parse(readFileSync(join(out, 'seen.json'), 'utf8')) as { argv: string[]; cmdline: string; html: string; mode: number; dirMode: number };
+      assert.ok(!seen.argv.join(' ').includes(secret), 'the secret is not in the opener\'s argv');
+      assert.ok(!seen.cmdline.includes(secret), 'nor in /proc/PID/cmdline');
+      assert.match(seen.argv.at(-1)!, /^file:\/\//);
+      assert.equal(seen.mode, 0o600);
+      assert.equal(seen.dirMode, 0o700);
+      assert.ok(seen.html.includes(url), 'the file leads to the link');
+
+      // The browser follows the file's refresh: a cross-site navigation, answered with a same-site step.
+      const link = new URL(/url=([^"]+)"/.exec(seen.html)![1]!.replace(/&amp;/g, '&'));
+      const r = await raw(host, link.pathname + link.search, { headers: { 'sec-fetch-site': 'cross-site' } });
+      assert.equal(r.status, 200);
+      assert.match(r.body, /http-equiv="refresh" content="0;url=\/"/);
+      const cookie = String(r.headers['set-cookie']).split(';')[0]!;
+      assert.match(String(r.headers['set-cookie']), /SameSite=Strict/);
+      assert.equal(existsSync(handoff.file), false, 'the file is deleted once the link is used');
+      assert.equal((await raw(host, '/', { headers: { cookie } })).status, 200);
+      assert.equal((await raw(host, link.pathname + link.search)).status, 410, 'a second use is refused');
+    } finally {
+      watcher.close();
+      await host.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inflateSync } from 'node:zlib';
-import { createTileRoute } from '../../../main/api/tile-route.js';
+import { createTileRoute, type ConversionStats, type TileRouteOptions } from '../../../main/api/tile-route.js';
 import { TileCache } from '../../../main/cache/tile-cache.js';
 import type { EncodedTile, SlideDescriptor, SlideReader, TileLocation } from '../../../main/formats/types.js';
 import { FileRangeReader } from '../../../main/sources/file.js';
@@ -73,15 +73,19 @@ function testSlide(reader: RangeReader): SlideReader {
 }
 
 /** A tile service over a test slide (this very file serves as the object its ranges are read from) and the route over it, open under ID. */
-async function routeOver(open: (reader: RangeReader) => SlideReader): Promise<{ get: (path: string, init?: RequestInit) => Promise<Response>; close(): Promise<void> }> {
+async function routeOver(
+  open: (reader: RangeReader) => SlideReader,
+  options: Pick<TileRouteOptions, 'maxConversions' | 'maxQueuedConversions'> = {},
+): Promise<{ get: (path: string, init?: RequestInit) => Promise<Response>; conversions(): ConversionStats; close(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'wsi-tile-route-'));
   const cache = TileCache.open(join(dir, 'tiles.db'));
   const file = fileURLToPath(import.meta.url);
   const service = new TileService({ cache, resolve: async () => new FileRangeReader(file), openSlide: async (reader) => open(reader) });
   const handle = await service.open(file);
-  const route = createTileRoute({ tiles: service, slide: (id) => (id === ID ? handle : undefined) });
+  const route = createTileRoute({ tiles: service, slide: (id) => (id === ID ? handle : undefined), ...options });
   return {
     get: (path, init = {}) => route(new Request(`http://127.0.0.1:1${path}`, init)),
+    conversions: () => route.conversions(),
     close: async () => {
       await service.close();
       cache.close();
@@ -159,6 +163,48 @@ describe('tile route', () => {
     const r = await pending;
     assert.equal(r.status, 503);
     assert.equal(slowSignals[0].aborted, true);
+  });
+});
+
+describe('tile route: raw→PNG conversions are bounded in number', () => {
+  test('a burst of 24 raw tiles never has more than the limit converting at once; the rest wait and all succeed', async () => {
+    const w = await routeOver(testSlide, { maxConversions: 2 });
+    try {
+      const answers = await Promise.all(Array.from({ length: 24 }, () => w.get(`/tiles/${ID}/0/2/0`)));
+      assert.deepEqual([...new Set(answers.map((r) => r.status))], [200]);
+      for (const r of answers) assert.equal(r.headers.get('content-type'), 'image/png');
+      const s = w.conversions();
+      assert.equal(s.limit, 2);
+      assert.equal(s.done, 24);
+      assert.ok(s.peakActive <= 2, `peak ${s.peakActive} conversions at once`);
+      assert.ok(s.peakQueued > 0, 'the burst had to queue (else the bound was not exercised)');
+      assert.deepEqual([s.active, s.queued], [0, 0]);
+    } finally {
+      await w.close();
+    }
+  });
+
+  test('past the queue bound a conversion is answered busy (503, retry-after); a cancelled waiter leaves the queue', async () => {
+    const w = await routeOver(testSlide, { maxConversions: 1, maxQueuedConversions: 2 });
+    try {
+      const abort = new AbortController();
+      const burst = Array.from({ length: 8 }, (_, i) => w.get(`/tiles/${ID}/0/2/0`, i === 1 ? { signal: abort.signal } : {}));
+      while (w.conversions().queued === 0) await new Promise((r) => setImmediate(r));
+      abort.abort();
+      const answers = await Promise.all(burst);
+      const busy = answers.filter((r) => r.headers.get('x-error-code') === 'TILE_CONVERSIONS_BUSY');
+      assert.ok(busy.length > 0, `statuses ${answers.map((r) => r.status).join(',')}`);
+      for (const r of busy) {
+        assert.equal(r.status, 503);
+        assert.equal(r.headers.get('x-error-kind'), 'busy');
+        assert.ok(r.headers.get('retry-after'));
+      }
+      const s = w.conversions();
+      assert.ok(s.peakActive <= 1 && s.peakQueued <= 2, JSON.stringify(s));
+      assert.deepEqual([s.active, s.queued], [0, 0]);
+    } finally {
+      await w.close();
+    }
   });
 });
 

@@ -60,7 +60,10 @@ describe('codecs', () => {
 
   it('raw tiles: unknown compression is FORMAT_UNSUPPORTED naming it; absurd sizes are refused', () => {
     assert.throws(() => decodeRawTile({ compression: 34887, predictor: 1, width: 4, height: 4, samplesPerPixel: 1, bitsPerSample: 8, littleEndian: true }, new Uint8Array(16)), (e: { code?: string; details?: Record<string, unknown> }) => e.code === 'FORMAT_UNSUPPORTED' && e.details?.['compression'] === 34887);
-    assert.throws(() => decodeRawTile({ compression: 1, predictor: 1, width: 1 << 16, height: 1 << 16, samplesPerPixel: 4, bitsPerSample: 16, littleEndian: true }, new Uint8Array(16)), (e: { code?: string }) => e.code === 'FORMAT_CORRUPT');
+    assert.throws(() => decodeRawTile({ compression: 1, predictor: 1, width: 1 << 16, height: 1 << 16, samplesPerPixel: 4, bitsPerSample: 16, littleEndian: true }, new Uint8Array(16)), (e: { code?: string }) => e.code === 'FORMAT_TILE_TOO_LARGE');
+    // Inside the pixel cap, but 16-bit RGBA past the 256 MiB decoded cap.
+    assert.throws(() => decodeRawTile({ compression: 1, predictor: 1, width: 8192, height: 8192, samplesPerPixel: 4, bitsPerSample: 16, littleEndian: true }, new Uint8Array(16)), (e: { code?: string }) => e.code === 'FORMAT_TILE_TOO_LARGE');
+    assert.throws(() => decodeRawTile({ compression: 1, predictor: 1, width: 0, height: 4, samplesPerPixel: 1, bitsPerSample: 8, littleEndian: true }, new Uint8Array(16)), (e: { code?: string }) => e.code === 'FORMAT_CORRUPT');
   });
 
   it('16-bit gray is stretched min→0, max→255', () => {
