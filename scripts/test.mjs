@@ -19,7 +19,7 @@ const kinds = args.filter((a, i) => !a.startsWith('--') && (onlyIdx < 0 || i !==
 const selected = kinds.length ? kinds : ['unit', 'integration', 'e2e', 'keycloak'];
 
 /** The suites that run against Keycloak too (paths under test/), kept small for the CI budget. */
-const KEYCLOAK_SUITES = ['integration/keycloak', 'integration/credentials/sts.test.ts', 'integration/cli/cli.test.ts', 'e2e/signin.test.ts'];
+const KEYCLOAK_SUITES = ['integration/keycloak', 'integration/credentials/sts.test.ts', 'integration/cli/cli.test.ts'];
 
 function walk(dir) {
   let out = [];
