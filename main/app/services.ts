@@ -21,7 +21,7 @@ import { createTileRoute } from '../api/tile-route.js';
 import type { TileCache } from '../cache/tile-cache.js';
 import { createSecretStore, type AuthService, type SecretStore } from '../auth/index.js';
 import { logFolder, logger } from '../common/log.js';
-import { createNetworkFetch, networkOptions } from '../net/fetch.js';
+import { resolveFetch } from '../net/fetch.js';
 import { AnnotationService } from '../annotations/service.js';
 import { ANNOTATIONS_FILE, openAnnotationStore } from '../annotations/store.js';
 import { loadSettings, type LoadedSettings, type Settings } from '../config/index.js';
@@ -103,13 +103,13 @@ export async function createServices(o: ServicesOptions): Promise<Services> {
   else if (o.isolated && o.dataDir) settings.paths.cache = join(o.dataDir, 'cache');
 
   // One fetch for every request of main: the host's (Electron's net.fetch), else proxy and CA from the environment.
-  const fetch = o.fetch ?? createNetworkFetch(networkOptions(settings));
-  if (fetch) o = { ...o, fetch };
+  const fetch = resolveFetch(o.fetch, settings);
+  const withFetch = fetch ? { fetch } : {};
   const secretStore = o.secretStore ?? (await createSecretStore({ preference: settings.secrets.store, dir: settings.paths.data }));
-  const auth = createAuth(settings, { secretStore, openBrowser: o.openBrowser, ...(o.fetch ? { fetch: o.fetch } : {}) });
+  const auth = createAuth(settings, { secretStore, openBrowser: o.openBrowser, ...withFetch });
   // One client per archive; each asks auth for the current user's token at every request.
-  const dicomweb = createDicomweb({ settings, auth, ...(o.fetch ? { fetch: o.fetch } : {}) });
-  const storage = createStorage({ settings, auth, ...(o.fetch ? { fetch: o.fetch } : {}) });
+  const dicomweb = createDicomweb({ settings, auth, ...withFetch });
+  const storage = createStorage({ settings, auth, ...withFetch });
   const version = o.version ?? packageVersion();
 
   // storage.s3 signs with the current user's STS credentials, renewed and invalidated with the sign-in.
@@ -131,7 +131,7 @@ export async function createServices(o: ServicesOptions): Promise<Services> {
       return { sub: s.user.sub, name: s.user.name || s.user.sub };
     },
   });
-  const connectivity = new Connectivity({ probe: endpointProbe(storageEndpoints(settings), o.fetch) });
+  const connectivity = new Connectivity({ probe: endpointProbe(storageEndpoints(settings), fetch) });
   const offline = new OfflineManager({
     tiles,
     slides,

@@ -7,7 +7,7 @@ import { createAuth, createSlideSources, type SlideSources } from '../app/compos
 import { createDicomweb, type DicomwebServices } from '../app/dicomweb.js';
 import { createStorage, type StorageServices } from '../app/storage.js';
 import { createSecretStore, type AuthService, type SecretStore } from '../auth/index.js';
-import { createNetworkFetch, networkOptions } from '../net/fetch.js';
+import { resolveFetch } from '../net/fetch.js';
 import { fromSerialized } from '../common/errors.js';
 import { loadSettings, isConfigured, type LoadedSettings, type Settings } from '../config/index.js';
 import type { StsWebIdentityProvider } from '../credentials/index.js';
@@ -51,8 +51,7 @@ export class CliContext {
 
   /** The one fetch of this run: the caller's, else proxy and CA from the environment and settings. */
   #fetchOption(): { fetch?: FetchLike } {
-    if (this.#o.fetch) return { fetch: this.#o.fetch };
-    this.#network ??= { fetch: createNetworkFetch(networkOptions(this.settings)) };
+    this.#network ??= { fetch: resolveFetch(this.#o.fetch, this.settings) };
     return this.#network.fetch ? { fetch: this.#network.fetch } : {};
   }
 

@@ -24,6 +24,11 @@ export function networkOptions(settings: { network: { caFile?: string } }): Netw
   return settings.network.caFile ? { caFile: settings.network.caFile } : {};
 }
 
+/** The host's own fetch when it brings one (Electron's net.fetch), else the one the environment and settings call for. */
+export function resolveFetch(given: FetchLike | undefined, settings: { network: { caFile?: string } }): FetchLike | undefined {
+  return given ?? createNetworkFetch(networkOptions(settings));
+}
+
 function proxyFrom(env: NodeJS.ProcessEnv, name: string): string | undefined {
   const v = env[name] ?? env[name.toLowerCase()];
   if (!v) return undefined;

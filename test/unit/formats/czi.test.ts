@@ -14,7 +14,7 @@ import type { FormatProbe } from '../../../main/formats/types.js';
 import { FileRangeReader } from '../../../main/sources/file.js';
 import { CountingReader } from './counting-reader.js';
 
-const TESTDATA = '/work/shared/testdata';
+import { TESTDATA } from '../../support/paths.js';
 
 /** A ZISRAWSUBBLOCK segment around `pixels` (no metadata, 256-byte entry block). */
 function segment(pixels: Uint8Array): Uint8Array {
