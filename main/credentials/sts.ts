@@ -190,8 +190,9 @@ export async function assumeRoleWithWebIdentity(r: StsRequest, fetchImpl: FetchL
     body = await res.text();
   } catch (err) {
     if (signal?.aborted) throw commonErrors.make('ABORTED', 'The operation was cancelled.', { cause: err });
-    // A refused redirect is not "unreachable": it says what IT must fix (main/common/no-redirect.ts).
-    if (isAppError(err, 'NET_REDIRECT_REFUSED')) throw err;
+    // Already classified by the network layer (a refused redirect, an untrusted certificate,
+    // the proxy's refusal): its words say what IT must fix, better than "unreachable".
+    if (isAppError(err)) throw err;
     throw credentialErrors.make('STS_UNREACHABLE', 'The storage sign-in service cannot be reached.', {
       hint: 'Check the network connection (VPN, Wi-Fi). If it keeps failing, IT should check storage.sts.endpoint.',
       details: { endpoint: url, timeout: isAbortError(err) },

@@ -286,8 +286,9 @@ export class DicomwebClient {
         res = await this.#fetch(url, { headers: { accept, ...(token ? { authorization: `Bearer ${token}` } : {}) }, ...(signal ? { signal } : {}) });
       } catch (err) {
         if (isAbortError(err)) throw commonErrors.make('ABORTED', 'The operation was cancelled.', { cause: err });
-        // A refused redirect is not "unreachable" and not worth a retry (main/common/no-redirect.ts).
-        if (isAppError(err, 'NET_REDIRECT_REFUSED')) throw err;
+        // Already classified by the network layer (a refused redirect, an untrusted certificate,
+        // the proxy's refusal): not "unreachable", and not worth a retry.
+        if (isAppError(err)) throw err;
         if (isNetworkError(err) && attempt < this.#retry.maxAttempts) {
           await sleep(backoffMs(attempt, this.#retry), signal);
           continue;
